@@ -1,0 +1,1 @@
+"""Encoders: binary program → QUBO/Ising (penalty with slack, unbalanced, Lagrangian). Issue 3."""

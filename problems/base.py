@@ -1,0 +1,133 @@
+"""The Problem seam: an instance in its own terms, evaluated on the variables of its binary program.
+
+A problem's solution vector ``x`` is always a bitstring over the variables of ``to_program()``
+(e.g. the n×n assignment matrix, row-major, for QAP/TSP), so solvers, encoders and the result
+row all speak the same language. Evaluation accepts one bitstring (n,) or many (k, n).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from qbench.program import BinaryProgram, as_rows
+
+
+class Problem(ABC):
+    """Base class of the five problems; subclasses set ``kind`` and implement the abstract parts."""
+
+    kind: ClassVar[str] = ""
+    #: file extension written by :meth:`write` (and recognised when reading a path)
+    extension: ClassVar[str] = ""
+
+    name: str = ""
+    best_known: float | None = None
+
+    @property
+    @abstractmethod
+    def sense(self) -> str:
+        """'min' or 'max'."""
+
+    @abstractmethod
+    def to_program(self) -> BinaryProgram:
+        """The linear-constrained binary program of this instance (built fresh each call)."""
+
+    @cached_property
+    def program(self) -> BinaryProgram:
+        """``to_program()``, built once."""
+        return self.to_program()
+
+    @property
+    def n_vars(self) -> int:
+        return self.program.n_vars
+
+    @abstractmethod
+    def size(self) -> dict[str, int]:
+        """The instance's own size parameters, e.g. {'n': 28, 'm': 4}."""
+
+    def objective(self, x: np.ndarray) -> np.ndarray | float:
+        """Objective of one or many bitstrings, in the problem's own sense."""
+        return self.program.objective(x)
+
+    def violations(self, x: np.ndarray) -> np.ndarray | float:
+        """Total amount by which the constraints are broken (0 when feasible)."""
+        return self.program.violations(x)
+
+    def is_feasible(self, x: np.ndarray) -> np.ndarray | bool:
+        return self.program.is_feasible(x)
+
+    @abstractmethod
+    def repair(self, x: np.ndarray) -> np.ndarray:
+        """A feasible bitstring close to ``x`` (one bitstring in, one out; always feasible)."""
+
+    @abstractmethod
+    def write(self, path: str | Path) -> None:
+        """Save the instance in its native file format."""
+
+    @classmethod
+    @abstractmethod
+    def read(cls, path: str | Path) -> Problem:
+        """Parse a file; raise InstanceFormatError naming file, line and reason on bad input."""
+
+    @classmethod
+    @abstractmethod
+    def generate(cls, seed: int = 0, **params) -> Problem:
+        """A seeded random instance following the literature's generator."""
+
+    def gap_pct(self, value: float) -> float | None:
+        """Relative gap to ``best_known`` in percent, signed so that worse is positive."""
+        if self.best_known is None or self.best_known == 0 or value is None:
+            return None
+        diff = value - self.best_known if self.sense == "min" else self.best_known - value
+        return 100.0 * diff / abs(self.best_known)
+
+    def __repr__(self) -> str:
+        size = ", ".join(f"{k}={v}" for k, v in self.size().items())
+        return f"{type(self).__name__}({self.name!r}, {size}, best_known={self.best_known})"
+
+
+class PermutationProblem(Problem):
+    """A problem whose feasible solutions are the permutations of ``perm_size`` items.
+
+    x is the row-major ``perm_size × perm_size`` assignment matrix: x[i, perm[i]] = 1.
+    Brute force enumerates permutations (not 2^(n²) bitstrings) through ``permutation_costs``.
+    """
+
+    @property
+    @abstractmethod
+    def perm_size(self) -> int:
+        """The number of items permuted."""
+
+    @abstractmethod
+    def permutation_costs(self, perms: np.ndarray) -> np.ndarray:
+        """Objective of each row of a (k, n) integer array of permutations, vectorised."""
+
+    def perm_to_x(self, perm: np.ndarray) -> np.ndarray:
+        """The assignment bitstring of a permutation."""
+        n = self.perm_size
+        x = np.zeros((n, n))
+        x[np.arange(n), np.asarray(perm, dtype=int)] = 1
+        return x.ravel()
+
+    def x_to_perm(self, x: np.ndarray) -> np.ndarray:
+        """The permutation of an assignment bitstring (must be a permutation matrix)."""
+        X, _ = as_rows(x, self.perm_size**2)
+        mat = X[0].reshape(self.perm_size, self.perm_size)
+        if not (np.all(mat.sum(0) == 1) and np.all(mat.sum(1) == 1)):
+            raise ValueError("bitstring is not a permutation matrix")
+        return mat.argmax(axis=1)
+
+    def repair(self, x: np.ndarray) -> np.ndarray:
+        """Project onto the nearest permutation matrix (maximum overlap, Hungarian algorithm)."""
+        from scipy.optimize import linear_sum_assignment
+
+        n = self.perm_size
+        mat = np.asarray(x, dtype=float).reshape(n, n)
+        rows, cols = linear_sum_assignment(mat, maximize=True)
+        perm = np.empty(n, dtype=int)
+        perm[rows] = cols
+        return self.perm_to_x(perm)

@@ -1,0 +1,1 @@
+"""Solvers: classical (mip, brute, sa) and, in later issues, quantum."""
