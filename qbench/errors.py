@@ -10,7 +10,7 @@ class QbenchError(Exception):
 
 
 class InstanceFormatError(QbenchError):
-    """A problem file that does not parse: names the file, the line (or token) and what was expected."""
+    """A file that does not parse: names the file, the line (or token) and what was expected."""
 
     def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
         self.path = None if path is None else str(path)

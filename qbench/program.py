@@ -67,7 +67,9 @@ class BinaryProgram:
         self.b = np.zeros(0) if self.b is None else np.asarray(self.b, dtype=float).ravel()
         self.senses = tuple(self.senses)
         if not (self.b.size == m == len(self.senses)):
-            raise ValueError(f"A has {m} rows but b has {self.b.size} and senses {len(self.senses)}")
+            raise ValueError(
+                f"A has {m} rows but b has {self.b.size} and senses {len(self.senses)}"
+            )
         bad = sorted(set(self.senses) - set(SENSES))
         if bad:
             raise ValueError(f"unknown constraint senses {bad}; allowed: {SENSES}")
@@ -115,7 +117,7 @@ class BinaryProgram:
         return v <= FEAS_TOL if v.ndim else bool(v <= FEAS_TOL)
 
     def objective_bounds(self) -> tuple[float, float]:
-        """Trivial lower/upper bounds of the objective over {0,1}ⁿ (sum of negative/positive terms)."""
+        """Trivial bounds of the objective over {0,1}ⁿ: the sums of its negative/positive terms."""
         coeffs = np.concatenate([self.linear, self.quadratic.data])
         return (
             self.constant + float(coeffs[coeffs < 0].sum()),

@@ -1,1 +1,25 @@
-"""Solvers: classical (mip, brute, sa) and, in later issues, quantum."""
+"""Solvers: classical baselines now (mip, brute, sa); quantum solvers join in later issues.
+
+``get_solver(name)`` is the one way to look a solver up; it lists the names on a typo.
+"""
+
+from __future__ import annotations
+
+from qbench.solvers import brute, mip, sa
+from qbench.solvers.base import Param, Solver, SolveResult
+
+from qbench.errors import ConfigError
+
+SOLVERS: dict[str, Solver] = {s.name: s for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER)}
+
+__all__ = ["SOLVERS", "Param", "SolveResult", "Solver", "get_solver"]
+
+
+def get_solver(name: str) -> Solver:
+    """The registered solver of this name, or ConfigError listing the names."""
+    try:
+        return SOLVERS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown solver {name!r}; allowed: {', '.join(sorted(SOLVERS))}"
+        ) from None

@@ -89,7 +89,8 @@ class Solver:
         if unknown:
             allowed = ", ".join(sorted(known)) or "(none)"
             raise ConfigError(
-                f"solver {self.name!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}"
+                f"solver {self.name!r}: unknown parameter(s) {', '.join(unknown)}; "
+                f"allowed: {allowed}"
             )
         out = {p.name: p.default for p in self.params}
         for key, value in raw.items():

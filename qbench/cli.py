@@ -1,0 +1,158 @@
+"""The ``qbench`` command line: solve, generate, instances, solvers.
+
+Every failure the user can cause ends in one line ``qbench: error: ...`` and exit code 2
+(bad input) or 1 (a run that was refused or failed); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qbench.errors import QbenchError
+
+#: the columns `qbench solve` prints (the JSON output carries the whole row)
+SOLVE_COLUMNS = (
+    "instance", "problem", "n_vars", "solver", "seed", "objective", "best_known", "gap_pct",
+    "feasible", "status", "time_total_s",
+)  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A Markdown table of the given columns (missing values shown as '-')."""
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |"
+              for r in cells]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise QbenchError(f"{what}: expected key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from qbench.run import run
+
+    params = _key_values(args.set, "--set")
+    rows = [run(spec, solver=args.solver, params=params, seed=args.seed) for spec in args.specs]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+    else:
+        print(format_table(rows, SOLVE_COLUMNS))
+    failed = [r for r in rows if r["status"] == "error"]
+    for row in failed:
+        print(f"qbench: error: {row['instance']}: {row['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from qbench.problems import generate
+
+    problem = generate(args.problem, **_key_values(args.params, "generate"))
+    out = Path(args.output)
+    problem.write(out)
+    size = ", ".join(f"{k}={v}" for k, v in problem.size().items())
+    print(f"wrote {problem.kind} instance {problem.name} ({size}) to {out}")
+    return 0
+
+
+def cmd_instances(args: argparse.Namespace) -> int:
+    from qbench.instances import listing
+
+    rows = [r for r in listing() if args.problem in (None, r["problem"])]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print(format_table(rows, ("name", "problem", "size", "n_vars", "best_known", "source")))
+    return 0
+
+
+def cmd_solvers(args: argparse.Namespace) -> int:
+    from qbench.solvers import SOLVERS
+
+    for solver in SOLVERS.values():
+        print(f"{solver.name}: {solver.description}")
+        for p in solver.params:
+            choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
+            print(f"    {p.name}={_fmt(p.default)}  {p.help}{choices}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qbench",
+        description="Benchmark quantum optimization against classical methods.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="solve instances and print one result row each")
+    p.add_argument("specs", nargs="+", metavar="SPEC",
+                   help="file path, shipped name (hp1, 1dc.64, nug12, burma14) or generator "
+                        "spec (mdkp:n=12,m=3,seed=1)")  # fmt: skip
+    p.add_argument("--solver", default="mip", help="solver name (see `qbench solvers`)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="solver parameter, repeatable")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="random seed of the run")
+    p.add_argument("--json", action="store_true", help="print each row as one JSON object")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("generate", help="write a seeded random instance to a file")
+    p.add_argument("problem", help="mdkp, mis, qap, tsp or msp")
+    p.add_argument("params", nargs="*", metavar="KEY=VALUE", help="generator parameters")
+    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("instances", help="list the shipped real instances")
+    p.add_argument("--problem", help="only this problem kind")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_instances)
+
+    p = sub.add_parser("solvers", help="list solvers and their parameters")
+    p.set_defaults(func=cmd_solvers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except QbenchError as exc:
+        print(f"qbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"qbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

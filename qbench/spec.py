@@ -1,0 +1,43 @@
+"""Instance specs: one string names a file, a shipped instance, or a seeded generator call.
+
+Forms: ``path/to/file.tsp`` · ``KIND:path`` (force the reader) · ``hp1`` (shipped, see
+``qbench instances``) · ``KIND:key=value,key=value`` (generator, e.g. ``mdkp:n=12,m=3,seed=1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qbench.errors import ConfigError
+from qbench.instances import load_shipped, shipped
+from qbench.problems import PROBLEMS, Problem, generate, read
+
+
+def parse_params(text: str, where: str) -> dict[str, str]:
+    """``key=value,key=value`` → dict; a malformed item raises ConfigError naming it."""
+    params: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{where}: expected key=value, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def load_spec(spec: str) -> Problem:
+    """The problem a spec names (see the module docstring for the forms)."""
+    spec = spec.strip()
+    kind, sep, rest = spec.partition(":")
+    if sep and kind.lower() in PROBLEMS:
+        if "=" in rest:
+            return generate(kind, **parse_params(rest, f"spec {spec!r}"))
+        return read(rest, kind.lower())
+    if spec in shipped():
+        return load_shipped(spec)
+    if Path(spec).exists():
+        return read(spec)
+    raise ConfigError(
+        f"unknown instance {spec!r}: not a file, not a shipped instance (`qbench instances`), "
+        f"not a generator spec like 'mdkp:n=12,m=3,seed=1' "
+        f"(problems: {', '.join(sorted(PROBLEMS))})"
+    )
