@@ -80,9 +80,9 @@ def _coerce(kind: str, key: str, raw: object, default: object) -> object:
         ) from None
 
 
-def generate(kind: str, **params: object) -> Problem:
+def generate(problem: str, /, **params: object) -> Problem:
     """A seeded random instance; unknown parameters are refused with the allowed ones listed."""
-    cls = problem_class(kind)
+    cls = problem_class(problem)
     allowed = generator_params(cls.kind)
     unknown = sorted(set(params) - set(allowed))
     if unknown:

@@ -97,6 +97,11 @@ class PermutationProblem(Problem):
     Brute force enumerates permutations (not 2^(n²) bitstrings) through ``permutation_costs``.
     """
 
+    #: True when costs are invariant under the cyclic shift perm -> (perm - perm[0]) mod n (e.g.
+    #: rotating a closed tour), so fixing perm[0] = 0 loses nothing and brute force enumerates
+    #: (n-1)! permutations instead of n!
+    perm_symmetric_start: ClassVar[bool] = False
+
     @property
     @abstractmethod
     def perm_size(self) -> int:

@@ -60,8 +60,8 @@ class BinaryProgram:
         self.quadratic = sp.csr_matrix(q)
         self.quadratic.eliminate_zeros()
         self.quadratic.sort_indices()
-        m = 0 if self.A is None else self.A.shape[0]
         self.A = sp.csr_matrix((0, n)) if self.A is None else sp.csr_matrix(self.A, dtype=float)
+        m = self.A.shape[0]
         if self.A.shape[1] != n:
             raise ValueError(f"A has {self.A.shape[1]} columns, expected {n}")
         self.b = np.zeros(0) if self.b is None else np.asarray(self.b, dtype=float).ravel()

@@ -1,0 +1,157 @@
+"""Quadratic assignment (QAPLIB): place n facilities on n locations, minimising flow × distance.
+
+A solution is the n×n assignment matrix x (row-major, variable ``i*n + k``), x[i, k] = 1 when
+facility i sits at location k. The cost of a permutation p is ``sum_ij flow[i,j] * dist[p(i),p(j)]``
+(the QAPLIB convention: the first matrix of a ``.dat`` file is ``flow``, the second ``dist``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from qbench.problems.base import PermutationProblem
+
+from qbench.errors import ConfigError
+from qbench.program import BinaryProgram
+from qbench.textio import TokenReader, format_number
+
+#: generator models of :meth:`QAP.generate`
+QAP_KINDS = ("taillard", "nugent")
+
+#: bound on the (rows × n × n) temporary of :meth:`QAP.permutation_costs`, in elements
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def assignment_constraints(n: int) -> sp.csr_matrix:
+    """The 2n equality rows of a row-major n×n assignment matrix: rows, then columns, sum to 1."""
+    ones = sp.csr_matrix(np.ones((1, n)))
+    eye = sp.identity(n, format="csr")
+    return sp.vstack([sp.kron(eye, ones), sp.kron(ones, eye)], format="csr")
+
+
+class QAP(PermutationProblem):
+    """A quadratic assignment instance: ``flow`` between facilities, ``dist`` between locations."""
+
+    kind: ClassVar[str] = "qap"
+    extension: ClassVar[str] = ".dat"
+
+    def __init__(
+        self,
+        flow: np.ndarray,
+        dist: np.ndarray,
+        name: str = "",
+        best_known: float | None = None,
+    ):
+        flow = np.array(flow, dtype=float)
+        dist = np.array(dist, dtype=float)
+        if flow.ndim != 2 or flow.shape[0] != flow.shape[1] or flow.shape[0] < 1:
+            raise ValueError(f"flow must be a non-empty square matrix, got shape {flow.shape}")
+        if dist.shape != flow.shape:
+            raise ValueError(f"dist has shape {dist.shape}, expected {flow.shape} like flow")
+        if not (np.all(np.isfinite(flow)) and np.all(np.isfinite(dist))):
+            raise ValueError("flow and dist must be finite")
+        self.flow = flow
+        self.dist = dist
+        self.name = name
+        self.best_known = None if best_known is None else float(best_known)
+
+    @property
+    def sense(self) -> str:
+        return "min"
+
+    @property
+    def perm_size(self) -> int:
+        return self.flow.shape[0]
+
+    def size(self) -> dict[str, int]:
+        """The number of facilities (= locations)."""
+        return {"n": self.perm_size}
+
+    def to_program(self) -> BinaryProgram:
+        """min sum_{i,j,k,l} flow[i,j] dist[k,l] x[i,k] x[j,l] s.t. x is an assignment matrix."""
+        n = self.perm_size
+        # kron(flow, dist)[i*n+k, j*n+l] = flow[i,j] * dist[k,l]; the diagonal (i==j, k==l) is
+        # folded into the linear part by BinaryProgram because x² = x.
+        quadratic = sp.kron(sp.csr_matrix(self.flow), sp.csr_matrix(self.dist), format="csr")
+        cons = [f"facility_{i}" for i in range(n)] + [f"location_{k}" for k in range(n)]
+        return BinaryProgram(
+            linear=np.zeros(n * n),
+            quadratic=quadratic,
+            A=assignment_constraints(n),
+            b=np.ones(2 * n),
+            senses=("==",) * (2 * n),
+            sense="min",
+            var_names=[f"x_{i}_{k}" for i in range(n) for k in range(n)],
+            constraint_names=cons,
+            name=self.name,
+        )
+
+    def permutation_costs(self, perms: np.ndarray) -> np.ndarray | float:
+        """Cost of each row of a (k, n) array of permutations (facility i at location p[i])."""
+        P = np.asarray(perms, dtype=np.intp)
+        single = P.ndim == 1
+        P = np.atleast_2d(P)
+        n = self.perm_size
+        if P.ndim != 2 or P.shape[1] != n:
+            raise ValueError(f"expected permutations of length {n}, got shape {np.shape(perms)}")
+        out = np.empty(P.shape[0])
+        step = max(1, _CHUNK_ELEMENTS // (n * n))
+        for start in range(0, P.shape[0], step):
+            block = P[start : start + step]
+            out[start : start + step] = np.einsum(
+                "kij,ij->k", self.dist[block[:, :, None], block[:, None, :]], self.flow
+            )
+        return float(out[0]) if single else out
+
+    @classmethod
+    def read(cls, path: str | Path) -> QAP:
+        """Parse a QAPLIB ``.dat`` file: n, the n×n flow matrix, the n×n distance matrix."""
+        tokens = TokenReader.from_file(path)
+        n = tokens.int("the size n", min_value=1)
+        flow = tokens.matrix(n, n, "flow matrix A")
+        dist = tokens.matrix(n, n, "distance matrix B")
+        tokens.expect_end(f"end of file after the two {n}x{n} matrices")
+        return cls(flow, dist, name=Path(path).stem)
+
+    def write(self, path: str | Path) -> None:
+        """Save in QAPLIB format (n, blank line, flow matrix, blank line, distance matrix)."""
+        n = self.perm_size
+
+        def block(mat: np.ndarray) -> str:
+            return "\n".join(" ".join(format_number(v) for v in row) for row in mat)
+
+        Path(path).write_text(f"{n}\n\n{block(self.flow)}\n\n{block(self.dist)}\n")
+
+    @classmethod
+    def generate(cls, seed: int = 0, n: int = 8, kind: str = "taillard") -> QAP:
+        """A random instance: 'taillard' (uniform symmetric, like tai*a) or 'nugent' (grid)."""
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ConfigError(f"qap generator: n must be an integer >= 1, got {n!r}")
+        if kind not in QAP_KINDS:
+            raise ConfigError(
+                f"qap generator: unknown kind {kind!r}; allowed: {', '.join(QAP_KINDS)}"
+            )
+        n = int(n)
+        rng = np.random.default_rng(seed)
+        if kind == "taillard":
+            flow = _symmetric(rng.integers(0, 100, size=(n, n)))
+            dist = _symmetric(rng.integers(0, 100, size=(n, n)))
+        else:
+            cols = math.ceil(math.sqrt(n))
+            cells = np.arange(n)
+            grid = np.stack([cells // cols, cells % cols], axis=1)
+            dist = np.abs(grid[:, None, :] - grid[None, :, :]).sum(axis=2)
+            values = rng.integers(1, 11, size=(n, n))
+            values[rng.random((n, n)) < 1 / 3] = 0
+            flow = _symmetric(values)
+        return cls(flow, dist, name=f"qap-{kind}-n{n}-s{seed}")
+
+
+def _symmetric(values: np.ndarray) -> np.ndarray:
+    """The symmetric matrix with zero diagonal built from the strict upper triangle of values."""
+    upper = np.triu(values, k=1)
+    return (upper + upper.T).astype(float)

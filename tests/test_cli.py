@@ -1,0 +1,105 @@
+"""The command line: one row per spec, JSON output, generate, instances, one-line errors."""
+
+import json
+
+import pytest
+
+from qbench.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_solve_prints_a_table_with_the_known_optimum(capsys):
+    code, out, err = run_cli(capsys, "solve", "pet2", "1tc.16", "--solver", "mip")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("| instance") and len(lines) == 4
+    assert "| pet2 " in out and "87061" in out and "| 1tc.16 " in out
+
+
+def test_solve_json_row_has_the_schema_and_provenance(capsys):
+    code, out, _ = run_cli(capsys, "solve", "mdkp:n=10,m=2,seed=3", "--solver", "brute", "--json")
+    assert code == 0
+    row = json.loads(out)
+    for key in ("run_id", "problem", "instance", "n_vars", "solver", "objective", "feasible",
+                "gap_pct", "status", "time_total_s", "qbench_version", "git_rev", "numpy_version"):
+        assert key in row  # fmt: skip
+    assert row["problem"] == "mdkp" and row["n_vars"] == 10 and row["feasible"] is True
+    assert row["status"] == "ok" and row["solver_status"] == "optimal"
+
+
+def test_solver_parameters_are_passed_and_validated(capsys):
+    code, out, _ = run_cli(capsys, "solve", "pet2", "--set", "engine=highs", "--json")
+    assert code == 0 and json.loads(out)["objective"] == 87061
+    code, _, err = run_cli(capsys, "solve", "pet2", "--set", "engine=gurobi")
+    assert code == 2 and "allowed: cbc, highs" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "solve", "pet2", "--set", "nosuch=1")
+    assert code == 2 and "unknown parameter(s) nosuch" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "nosuch-instance"], "unknown instance 'nosuch-instance'"),
+        (["solve", "pet2", "--solver", "magic"], "unknown solver 'magic'; allowed:"),
+        (["solve", "mdkp:n=zero"], "n='zero' is not a valid int"),
+        (["solve", "mdkp:size=4"], "unknown parameter(s) size"),
+        (["solve", "knapsack:n=4"], "unknown instance"),
+        (["generate", "tsp", "n=2", "-o", "x.tsp"], "tsp"),
+    ],
+)
+def test_bad_input_gives_one_line_error(capsys, argv, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert err.startswith("qbench: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_a_refused_run_exits_non_zero_with_the_reason(capsys):
+    code, out, err = run_cli(capsys, "solve", "pet7", "--solver", "brute")
+    assert code == 1
+    assert "50" in err and "qbench: error: pet7" in err
+
+
+def test_malformed_file_names_file_and_line(capsys, tmp_path):
+    bad = tmp_path / "bad.dat"
+    bad.write_text("3 1 0\n1 2 x\n1 1 1\n2\n")
+    code, _, err = run_cli(capsys, "solve", str(bad))
+    assert code == 2 and "bad.dat, line 2" in err and "'x'" in err
+
+
+@pytest.mark.parametrize(
+    "problem, params, ext",
+    [("mdkp", ["n=8", "m=2"], "dat"), ("mis", ["n=9", "model=regular", "d=2"], "dimacs"),
+     ("qap", ["n=4", "kind=nugent"], "dat"), ("tsp", ["n=5"], "tsp"), ("msp", ["m=2"], "msp")],
+)  # fmt: skip
+def test_generate_then_solve_the_file(capsys, tmp_path, problem, params, ext):
+    path = tmp_path / f"inst.{ext}"
+    code, out, err = run_cli(capsys, "generate", problem, *params, "seed=4", "-o", str(path))
+    assert code == 0, err and path.exists()
+    code, out, err = run_cli(capsys, "solve", f"{problem}:{path}", "--solver", "brute", "--json")
+    assert code == 0, err
+    row = json.loads(out)
+    assert row["problem"] == problem and row["feasible"] and row["solver_status"] == "optimal"
+    code, out2, _ = run_cli(capsys, "solve", f"{problem}:{path}", "--solver", "mip", "--json")
+    assert json.loads(out2)["objective"] == pytest.approx(row["objective"])
+
+
+def test_instances_lists_every_shipped_instance(capsys):
+    code, out, _ = run_cli(capsys, "instances", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 32
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["hp1"]["best_known"] == 3418 and by_name["hp1"]["size"] == "n=28 m=4"
+    assert by_name["1dc.64"]["n_vars"] == 64 and by_name["gr17"]["best_known"] == 2085
+    assert {r["problem"] for r in rows} == {"mdkp", "mis", "qap", "tsp"}
+
+
+def test_solvers_lists_parameters(capsys):
+    code, out, _ = run_cli(capsys, "solvers")
+    assert code == 0 and "mip:" in out and "engine=cbc" in out and "brute:" in out

@@ -1,0 +1,330 @@
+"""The mip solver against known optima (SAC-94, Sloane, TSPLIB) and brute-force references."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from qbench.problems.base import Problem
+from qbench.problems.mdkp import MDKP
+from qbench.problems.mis import MIS
+from qbench.problems.msp import MSP
+from qbench.problems.qap import QAP
+from qbench.problems.tsp import TSP
+from qbench.solvers import brute, mip
+
+from qbench.errors import ConfigError
+from qbench.program import BinaryProgram
+
+INSTANCES = Path(str(files("qbench.data") / "instances"))
+ENGINES = ("cbc", "highs")
+
+MDKP_OPTIMA = {
+    "hp1": 3418,
+    "hp2": 3186,
+    "pb1": 3090,
+    "pb2": 3186,
+    "pb4": 95168,
+    "pb5": 2139,
+    "pet2": 87061,
+    "pet3": 4015,
+    "pet4": 6120,
+    "pet5": 12400,
+    "pet6": 10618,
+    "pet7": 16537,
+}
+MIS_OPTIMA = {"1tc.8": 4, "1tc.16": 8, "1tc.32": 12, "1tc.64": 20, "1et.64": 18, "1dc.64": 10}
+TSP_OPTIMA = {"burma14": 3323, "ulysses16": 6859, "gr17": 2085}
+
+
+def check_solution(problem, result, optimum: float | None = None) -> None:
+    """The result is optimal, feasible, self-consistent and (if given) equal to the optimum."""
+    assert result.status == "optimal", result.info
+    assert result.x is not None and result.x.shape == (problem.n_vars,)
+    assert set(np.unique(result.x)) <= {0, 1}
+    assert bool(problem.is_feasible(result.x))
+    assert float(problem.objective(result.x)) == result.objective
+    assert result.bound == result.objective
+    if optimum is not None:
+        assert result.objective == optimum
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", sorted(MDKP_OPTIMA))
+def test_mdkp_sac94_optima(name: str, engine: str) -> None:
+    problem = MDKP.read(INSTANCES / "mdkp" / f"{name}.dat")
+    result = mip.solve(problem, engine=engine, seed=0)
+    check_solution(problem, result, MDKP_OPTIMA[name])
+    assert result.iterations == 1
+    assert result.info["engine"] == engine
+    assert result.info["n_mip_vars"] == problem.size()["n"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", sorted(MIS_OPTIMA))
+def test_mis_sloane_optima(name: str, engine: str) -> None:
+    problem = MIS.read(INSTANCES / "mis" / f"{name}.txt")
+    result = mip.solve(problem, engine=engine, seed=0)
+    check_solution(problem, result, MIS_OPTIMA[name])
+    assert result.x.sum() == MIS_OPTIMA[name]
+    chosen = np.flatnonzero(result.x)
+    assert problem.graph.subgraph(chosen.tolist()).number_of_edges() == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", sorted(TSP_OPTIMA))
+def test_tsplib_optima(name: str, engine: str) -> None:
+    problem = TSP.read(INSTANCES / "tsp" / f"{name}.tsp")
+    result = mip.solve(problem, engine=engine, seed=0)
+    check_solution(problem, result, TSP_OPTIMA[name])
+    perm = problem.x_to_perm(result.x)
+    assert perm[0] == 0  # the tour is reported starting from city 0
+    assert result.iterations >= 1 and result.info["subtour_cuts"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "seed"),
+    [("taillard", 5, 0), ("nugent", 5, 1), ("taillard", 6, 2), ("nugent", 6, 5)],
+)
+def test_qap_matches_brute_force(kind: str, n: int, seed: int) -> None:
+    problem = QAP.generate(seed=seed, n=n, kind=kind)
+    reference = brute.solve(problem).objective
+    for engine in ENGINES:
+        check_solution(problem, mip.solve(problem, engine=engine), reference)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("kind", "seed"), [("nugent", 3), ("taillard", 4), ("taillard", 6)])
+def test_qap_matches_brute_force_more(kind: str, seed: int, engine: str) -> None:
+    problem = QAP.generate(seed=seed, n=6, kind=kind)
+    check_solution(problem, mip.solve(problem, engine=engine), brute.solve(problem).objective)
+
+
+def test_qap_with_negative_data_uses_the_generic_linearisation() -> None:
+    rng = np.random.default_rng(5)
+    flow = rng.integers(-9, 10, (4, 4))
+    dist = rng.integers(-9, 10, (4, 4))
+    problem = QAP(flow, dist, name="qap-negative")
+    perms = np.array(list(itertools.permutations(range(4))))
+    reference = float(problem.permutation_costs(perms).min())
+    for engine in ENGINES:
+        result = mip.solve(problem, engine=engine)
+        check_solution(problem, result, reference)
+        assert result.info["n_mip_vars"] > 16  # x plus one y per quadratic term
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "random"])
+@pytest.mark.parametrize("n", [5, 6])
+def test_tsp_matches_brute_force(kind: str, n: int) -> None:
+    for seed in range(3):
+        problem = TSP.generate(seed=seed, n=n, kind=kind)
+        reference = brute.solve(problem).objective
+        for engine in ENGINES:
+            check_solution(problem, mip.solve(problem, engine=engine), reference)
+
+
+def test_tsp_with_three_cities_is_the_only_tour() -> None:
+    problem = TSP(dist=np.array([[0, 3, 4], [3, 0, 5], [4, 5, 0]]), name="tri")
+    check_solution(problem, mip.solve(problem), 12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_msp_matches_exhaustive_enumeration(seed: int) -> None:
+    problem = MSP.generate(seed=seed, m=2, n=10)
+    every = np.array(list(itertools.product((0, 1), repeat=10)))
+    reference = float(np.abs(every @ problem.demands.T - problem.targets).sum(axis=1).min())
+    for engine in ENGINES:
+        result = mip.solve(problem, engine=engine)
+        check_solution(problem, result, reference)
+        assert result.info["n_mip_vars"] == 10 + 2 * 2
+
+
+def random_program(seed: int) -> BinaryProgram:
+    """A small program with every constraint sense and both objective signs."""
+    rng = np.random.default_rng(seed)
+    n = 8
+    quadratic = sp.random(n, n, density=0.4, random_state=seed)
+    quadratic.data = np.round(quadratic.data * 20 - 10)
+    return BinaryProgram(
+        rng.integers(-5, 6, n),
+        quadratic,
+        constant=3.0,
+        A=rng.integers(-3, 4, (3, n)),
+        b=rng.integers(-2, 5, 3),
+        senses=tuple(rng.choice(["<=", ">=", "=="], 3)),
+        sense=("min", "max")[seed % 2],
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generic_program_matches_brute_force(seed: int) -> None:
+    program = random_program(seed)
+    reference = brute.solve(program)
+    for engine in ENGINES:
+        result = mip.solve(program, engine=engine, seed=seed)
+        if reference.status == "infeasible":
+            assert result.status == "infeasible" and result.x is None
+        else:
+            check_solution(program, result, reference.objective)
+
+
+def test_infeasible_program_is_reported() -> None:
+    program = BinaryProgram(np.ones(3), A=np.ones((1, 3)), b=[4.0], senses=(">=",))
+    for engine in ENGINES:
+        result = mip.solve(program, engine=engine)
+        assert result.status == "infeasible"
+        assert result.x is None and result.objective is None
+
+
+class CustomProblem(Problem):
+    """A problem kind the mip solver has no formulation for: solved through its program."""
+
+    kind = "custom"
+
+    def __init__(self, program: BinaryProgram):
+        self._program = program
+
+    @property
+    def sense(self) -> str:
+        return self._program.sense
+
+    def to_program(self) -> BinaryProgram:
+        return self._program
+
+    def size(self) -> dict[str, int]:
+        return {"n": self._program.n_vars}
+
+    def repair(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(self._program.n_vars)
+
+    def write(self, path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, path):
+        raise NotImplementedError
+
+    @classmethod
+    def generate(cls, seed: int = 0, **params):
+        raise NotImplementedError
+
+
+def test_unknown_problem_kind_goes_through_its_program() -> None:
+    # a 4-item knapsack: {0, 1} and {2, 3} both weigh 5 and are worth 9, the best
+    program = BinaryProgram(
+        [5, 4, 3, 6], A=np.array([[2, 3, 1, 4]]), b=[5], senses=("<=",), sense="max"
+    )
+    problem = CustomProblem(program)
+    result = mip.solve(problem)
+    check_solution(problem, result, brute.solve(program).objective)
+    assert result.objective == 9
+
+
+def test_engines_agree_and_seed_is_deterministic() -> None:
+    problem = MDKP.read(INSTANCES / "mdkp" / "pb5.dat")
+    runs = [mip.solve(problem, engine=engine, seed=7) for engine in ENGINES for _ in range(2)]
+    assert len({r.objective for r in runs}) == 1
+    assert np.array_equal(runs[0].x, runs[1].x) and np.array_equal(runs[2].x, runs[3].x)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_thread_counts_can_change_between_solves(engine: str) -> None:
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet3.dat")
+    for threads in (1, 2, None, 1):
+        check_solution(problem, mip.solve(problem, engine=engine, threads=threads), 4015)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_time_limit_never_claims_optimal(engine: str) -> None:
+    problem = QAP.read(INSTANCES / "qap" / "nug12.dat")  # optimum 578; far beyond KB's reach
+    for limit in (0.01, 0.5):
+        result = mip.solve(problem, engine=engine, time_limit=limit)
+        assert result.status in ("feasible", "timeout")
+        assert result.bound is None or result.bound <= 578
+        if result.status == "feasible":
+            assert bool(problem.is_feasible(result.x))
+            assert problem.objective(result.x) == result.objective >= 578
+            assert result.bound is None or result.bound <= result.objective
+        else:
+            assert result.x is None and result.objective is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_tsp_time_limit_covers_the_cut_loop(engine: str) -> None:
+    problem = TSP.generate(seed=1, n=80, kind="euclidean")  # several seconds to prove optimal
+    result = mip.solve(problem, engine=engine, time_limit=0.4)
+    assert result.status in ("feasible", "timeout")
+    assert result.info["time_s"] < 5
+    if result.status == "feasible":
+        assert bool(problem.is_feasible(result.x))
+        assert problem.objective(result.x) == result.objective
+        assert result.bound is None or result.bound <= result.objective
+
+
+def test_gap_rel_stops_early_without_claiming_more_than_proven() -> None:
+    problem = TSP.generate(seed=1, n=30, kind="euclidean")
+    exact = mip.solve(problem)
+    for engine in ENGINES:
+        result = mip.solve(problem, engine=engine, gap_rel=0.2)
+        assert result.status in ("optimal", "feasible")
+        assert bool(problem.is_feasible(result.x))
+        assert result.bound <= exact.objective <= result.objective
+        assert result.objective - result.bound <= 0.2 * result.objective
+        if result.status == "optimal":
+            assert result.objective == exact.objective == result.bound
+
+
+def test_patch_joins_subtours_by_the_cheapest_exchange() -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.random((7, 2))
+    dist = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    cycles = [[0, 1, 2, 3], [4, 5, 6]]
+    tour = mip._patch(cycles, dist)
+    assert sorted(tour) == list(range(7))
+
+    def length(t: list[int]) -> float:
+        return float(sum(dist[t[i], t[(i + 1) % len(t)]] for i in range(len(t))))
+
+    best = min(
+        length(cycles[0][: i + 1] + seq + cycles[0][i + 1 :])
+        for i in range(4)
+        for j in range(3)
+        for seq in (
+            [cycles[1][(j + 1 + t) % 3] for t in range(3)],
+            [cycles[1][(j - t) % 3] for t in range(3)],
+        )
+    )
+    assert length(tour) == pytest.approx(best)
+    perm = mip._tour_perm(tour)
+    assert perm[0] == 0 and sorted(perm) == list(range(7))
+
+
+def test_bad_parameters_raise_config_error() -> None:
+    with pytest.raises(ConfigError, match="allowed: cbc, highs"):
+        mip.SOLVER.parse_params({"engine": "gurobi"})
+    params = mip.SOLVER.parse_params({"engine": "highs", "time_limit": "2.5", "msg": "no"})
+    assert params == {
+        "engine": "highs",
+        "time_limit": 2.5,
+        "gap_rel": None,
+        "threads": None,
+        "msg": False,
+    }
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    with pytest.raises(ConfigError, match="engine"):
+        mip.solve(problem, engine="gurobi")
+    with pytest.raises(ConfigError, match="time_limit"):
+        mip.solve(problem, time_limit=0)
+
+
+def test_missing_highspy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "highspy", None)  # makes `import highspy` fail
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    with pytest.raises(ConfigError, match=r"pip install qbench\[highs\]"):
+        mip.solve(problem, engine="highs")
