@@ -122,7 +122,7 @@ class _Annealer:
                 if not flip.any():
                     continue
                 xt[j] += flip
-                field[self.nbr[j]] -= self.nbr_w[j] * flip
+                field[self.nbr[j]] += self.nbr_w[j] * flip
                 if rows.size:
                     res[rows] += self.row_a[j] * flip
         return xt.T.copy()

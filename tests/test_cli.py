@@ -25,8 +25,21 @@ def test_solve_json_row_has_the_schema_and_provenance(capsys):
     code, out, _ = run_cli(capsys, "solve", "mdkp:n=10,m=2,seed=3", "--solver", "brute", "--json")
     assert code == 0
     row = json.loads(out)
-    for key in ("run_id", "problem", "instance", "n_vars", "solver", "objective", "feasible",
-                "gap_pct", "status", "time_total_s", "qbench_version", "git_rev", "numpy_version"):
+    for key in (
+        "run_id",
+        "problem",
+        "instance",
+        "n_vars",
+        "solver",
+        "objective",
+        "feasible",
+        "gap_pct",
+        "status",
+        "time_total_s",
+        "qbench_version",
+        "git_rev",
+        "numpy_version",
+    ):
         assert key in row  # fmt: skip
     assert row["problem"] == "mdkp" and row["n_vars"] == 10 and row["feasible"] is True
     assert row["status"] == "ok" and row["solver_status"] == "optimal"
