@@ -115,6 +115,8 @@ class TSP(PermutationProblem):
 
     kind: ClassVar[str] = "tsp"
     extension: ClassVar[str] = ".tsp"
+    #: rotating a closed tour does not change its length: brute force fixes city 0 at position 0
+    perm_symmetric_start: ClassVar[bool] = True
 
     def __init__(
         self,
