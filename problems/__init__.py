@@ -9,14 +9,13 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+from qbench.errors import ConfigError, InstanceFormatError
 from qbench.problems.base import PermutationProblem, Problem
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
 from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP
-
-from qbench.errors import ConfigError, InstanceFormatError
 
 PROBLEMS: dict[str, type[Problem]] = {cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, MSP)}
 

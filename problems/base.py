@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from qbench.program import BinaryProgram, as_rows
+
+
+def assignment_constraints(n: int) -> sp.csr_matrix:
+    """The 2n equality rows of a row-major n×n assignment matrix: rows, then columns, sum to 1."""
+    ones = sp.csr_matrix(np.ones((1, n)))
+    eye = sp.identity(n, format="csr")
+    return sp.vstack([sp.kron(eye, ones), sp.kron(ones, eye)], format="csr")
 
 
 class Problem(ABC):
@@ -27,10 +35,8 @@ class Problem(ABC):
     name: str = ""
     best_known: float | None = None
 
-    @property
-    @abstractmethod
-    def sense(self) -> str:
-        """'min' or 'max'."""
+    #: 'min' or 'max'
+    sense: ClassVar[str] = ""
 
     @abstractmethod
     def to_program(self) -> BinaryProgram:
@@ -110,6 +116,34 @@ class PermutationProblem(Problem):
     @abstractmethod
     def permutation_costs(self, perms: np.ndarray) -> np.ndarray:
         """Objective of each row of a (k, n) integer array of permutations, vectorised."""
+
+    def perm_rows(self, perms: np.ndarray) -> tuple[np.ndarray, bool]:
+        """``perms`` as a (k, n) index array and whether a single permutation was given."""
+        P = np.asarray(perms, dtype=np.intp)
+        single = P.ndim == 1
+        P = np.atleast_2d(P)
+        n = self.perm_size
+        if P.ndim != 2 or P.shape[1] != n:
+            raise ValueError(f"expected permutations of length {n}, got shape {np.shape(perms)}")
+        return P, single
+
+    def assignment_program(
+        self, quadratic: sp.spmatrix, row_label: str, col_label: str
+    ) -> BinaryProgram:
+        """min xᵀ Q x over n×n assignment matrices: each row and each column sums to one."""
+        n = self.perm_size
+        return BinaryProgram(
+            linear=np.zeros(n * n),
+            quadratic=quadratic,
+            A=assignment_constraints(n),
+            b=np.ones(2 * n),
+            senses=("==",) * (2 * n),
+            sense="min",
+            var_names=[f"x_{i}_{k}" for i in range(n) for k in range(n)],
+            constraint_names=[f"{row_label}_{i}" for i in range(n)]
+            + [f"{col_label}_{k}" for k in range(n)],
+            name=self.name,
+        )
 
     def perm_to_x(self, perm: np.ndarray) -> np.ndarray:
         """The assignment bitstring of a permutation."""

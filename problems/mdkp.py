@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from qbench.problems.base import Problem
 
 from qbench.errors import ConfigError
+from qbench.problems.base import Problem
 from qbench.program import BinaryProgram
 from qbench.textio import TokenReader, format_number
 
@@ -30,6 +30,7 @@ class MDKP(Problem):
 
     kind: ClassVar[str] = "mdkp"
     extension: ClassVar[str] = ".dat"
+    sense: ClassVar[str] = "max"
 
     def __init__(
         self,
@@ -60,10 +61,6 @@ class MDKP(Problem):
         self.capacities = capacities
         self.name = name
         self.best_known = None if best_known is None else float(best_known)
-
-    @property
-    def sense(self) -> str:
-        return "max"
 
     def size(self) -> dict[str, int]:
         """The number of items n and of resources (constraints) m."""

@@ -31,11 +31,11 @@ from typing import ClassVar
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from qbench.problems.base import Problem
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.base import Problem
 from qbench.program import BinaryProgram
-from qbench.textio import TokenReader, format_number
+from qbench.textio import TokenReader, format_number, read_text
 
 #: graph models of :meth:`MIS.generate`
 MIS_MODELS = ("gnp", "regular", "unit_disk")
@@ -46,6 +46,7 @@ class MIS(Problem):
 
     kind: ClassVar[str] = "mis"
     extension: ClassVar[str] = ".dimacs"
+    sense: ClassVar[str] = "max"
 
     def __init__(self, graph: nx.Graph, name: str = "", best_known: float | None = None):
         nodes = list(graph.nodes)
@@ -63,10 +64,6 @@ class MIS(Problem):
         self.graph = clean
         self.name = name
         self.best_known = None if best_known is None else float(best_known)
-
-    @property
-    def sense(self) -> str:
-        return "max"
 
     def size(self) -> dict[str, int]:
         """The number of nodes n and of edges m."""
@@ -132,12 +129,7 @@ class MIS(Problem):
     def read(cls, path: str | Path) -> MIS:
         """Parse a DIMACS edge file or a plain 0-based edge list (see the module docstring)."""
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InstanceFormatError(f"cannot read file ({exc.strerror})", path) from None
-        except UnicodeDecodeError:
-            raise InstanceFormatError("not a text file", path) from None
+        text = read_text(path)
         lines = [(i, line.split()) for i, line in enumerate(text.splitlines(), start=1)]
         lines = [(i, toks) for i, toks in lines if toks]
         if not lines:

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from qbench.problems.base import Problem
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.base import Problem
 from qbench.program import BinaryProgram, as_rows
-from qbench.textio import TokenReader, format_number
+from qbench.textio import TokenReader, format_number, read_text
 
 _BEST_KNOWN = re.compile(r"^#\s*best_known\b\s*(.*)$")
 _NAME = re.compile(r"^#\s*name\b\s*(.*)$")
@@ -54,6 +54,7 @@ class MSP(Problem):
 
     kind: ClassVar[str] = "msp"
     extension: ClassVar[str] = ".msp"
+    sense: ClassVar[str] = "min"
 
     def __init__(
         self,
@@ -74,10 +75,6 @@ class MSP(Problem):
         self.targets = targets
         self.name = name
         self.best_known = None if best_known is None else float(best_known)
-
-    @property
-    def sense(self) -> str:
-        return "min"
 
     @property
     def n_vars(self) -> int:
@@ -157,12 +154,7 @@ class MSP(Problem):
     def read(cls, path: str | Path) -> MSP:
         """Parse a ``.msp`` file (see the module docstring); errors name file, line and reason."""
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InstanceFormatError(f"cannot read file ({exc.strerror})", path) from None
-        except UnicodeDecodeError:
-            raise InstanceFormatError("not a text file", path) from None
+        text = read_text(path)
 
         name: str | None = None
         best_known: float | None = None

@@ -13,9 +13,9 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from qbench.problems.base import PermutationProblem
 
 from qbench.errors import ConfigError
+from qbench.problems.base import PermutationProblem
 from qbench.program import BinaryProgram
 from qbench.textio import TokenReader, format_number
 
@@ -26,18 +26,12 @@ QAP_KINDS = ("taillard", "nugent")
 _CHUNK_ELEMENTS = 1 << 22
 
 
-def assignment_constraints(n: int) -> sp.csr_matrix:
-    """The 2n equality rows of a row-major n×n assignment matrix: rows, then columns, sum to 1."""
-    ones = sp.csr_matrix(np.ones((1, n)))
-    eye = sp.identity(n, format="csr")
-    return sp.vstack([sp.kron(eye, ones), sp.kron(ones, eye)], format="csr")
-
-
 class QAP(PermutationProblem):
     """A quadratic assignment instance: ``flow`` between facilities, ``dist`` between locations."""
 
     kind: ClassVar[str] = "qap"
     extension: ClassVar[str] = ".dat"
+    sense: ClassVar[str] = "min"
 
     def __init__(
         self,
@@ -60,10 +54,6 @@ class QAP(PermutationProblem):
         self.best_known = None if best_known is None else float(best_known)
 
     @property
-    def sense(self) -> str:
-        return "min"
-
-    @property
     def perm_size(self) -> int:
         return self.flow.shape[0]
 
@@ -73,31 +63,15 @@ class QAP(PermutationProblem):
 
     def to_program(self) -> BinaryProgram:
         """min sum_{i,j,k,l} flow[i,j] dist[k,l] x[i,k] x[j,l] s.t. x is an assignment matrix."""
-        n = self.perm_size
         # kron(flow, dist)[i*n+k, j*n+l] = flow[i,j] * dist[k,l]; the diagonal (i==j, k==l) is
         # folded into the linear part by BinaryProgram because x² = x.
         quadratic = sp.kron(sp.csr_matrix(self.flow), sp.csr_matrix(self.dist), format="csr")
-        cons = [f"facility_{i}" for i in range(n)] + [f"location_{k}" for k in range(n)]
-        return BinaryProgram(
-            linear=np.zeros(n * n),
-            quadratic=quadratic,
-            A=assignment_constraints(n),
-            b=np.ones(2 * n),
-            senses=("==",) * (2 * n),
-            sense="min",
-            var_names=[f"x_{i}_{k}" for i in range(n) for k in range(n)],
-            constraint_names=cons,
-            name=self.name,
-        )
+        return self.assignment_program(quadratic, "facility", "location")
 
     def permutation_costs(self, perms: np.ndarray) -> np.ndarray | float:
         """Cost of each row of a (k, n) array of permutations (facility i at location p[i])."""
-        P = np.asarray(perms, dtype=np.intp)
-        single = P.ndim == 1
-        P = np.atleast_2d(P)
+        P, single = self.perm_rows(perms)
         n = self.perm_size
-        if P.ndim != 2 or P.shape[1] != n:
-            raise ValueError(f"expected permutations of length {n}, got shape {np.shape(perms)}")
         out = np.empty(P.shape[0])
         step = max(1, _CHUNK_ELEMENTS // (n * n))
         for start in range(0, P.shape[0], step):

@@ -13,12 +13,11 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from qbench.problems.base import PermutationProblem
-from qbench.problems.qap import assignment_constraints
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.base import PermutationProblem
 from qbench.program import BinaryProgram
-from qbench.textio import format_number
+from qbench.textio import format_number, read_text
 
 #: edge weight types computed from node coordinates
 COORD_TYPES = ("EUC_2D", "CEIL_2D", "GEO", "ATT")
@@ -115,6 +114,7 @@ class TSP(PermutationProblem):
 
     kind: ClassVar[str] = "tsp"
     extension: ClassVar[str] = ".tsp"
+    sense: ClassVar[str] = "min"
     #: rotating a closed tour does not change its length: brute force fixes city 0 at position 0
     perm_symmetric_start: ClassVar[bool] = True
 
@@ -169,10 +169,6 @@ class TSP(PermutationProblem):
         self.best_known = None if best_known is None else float(best_known)
 
     @property
-    def sense(self) -> str:
-        return "min"
-
-    @property
     def perm_size(self) -> int:
         return self.dist.shape[0]
 
@@ -188,27 +184,11 @@ class TSP(PermutationProblem):
         # kron(dist, S)[u*n+t, v*n+s] = dist[u,v] * S[t,s], S the cyclic successor t -> t+1.
         succ = sp.csr_matrix((np.ones(n), (np.arange(n), (np.arange(n) + 1) % n)), shape=(n, n))
         quadratic = sp.kron(sp.csr_matrix(off_diag), succ, format="csr")
-        cons = [f"city_{c}" for c in range(n)] + [f"position_{t}" for t in range(n)]
-        return BinaryProgram(
-            linear=np.zeros(n * n),
-            quadratic=quadratic,
-            A=assignment_constraints(n),
-            b=np.ones(2 * n),
-            senses=("==",) * (2 * n),
-            sense="min",
-            var_names=[f"x_{c}_{t}" for c in range(n) for t in range(n)],
-            constraint_names=cons,
-            name=self.name,
-        )
+        return self.assignment_program(quadratic, "city", "position")
 
     def permutation_costs(self, perms: np.ndarray) -> np.ndarray | float:
         """Closed tour length of each row of a (k, n) array of positions (perm[c] = position)."""
-        P = np.asarray(perms, dtype=np.intp)
-        single = P.ndim == 1
-        P = np.atleast_2d(P)
-        n = self.perm_size
-        if P.ndim != 2 or P.shape[1] != n:
-            raise ValueError(f"expected permutations of length {n}, got shape {np.shape(perms)}")
+        P, single = self.perm_rows(perms)
         tours = np.argsort(P, axis=1)
         costs = self.dist[tours, np.roll(tours, -1, axis=1)].sum(axis=1)
         return float(costs[0]) if single else costs
@@ -292,13 +272,7 @@ class _TsplibReader:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        try:
-            text = self.path.read_text()
-        except OSError as exc:
-            raise InstanceFormatError(f"cannot read file ({exc.strerror})", self.path) from None
-        except UnicodeDecodeError:
-            raise InstanceFormatError("not a text file", self.path) from None
-        self.lines = text.splitlines()
+        self.lines = read_text(self.path).splitlines()
         self.header: dict[str, tuple[str, int]] = {}
         self.best_known: float | None = None
         #: section name -> (line of the keyword, [(line number, tokens)] of its data lines)

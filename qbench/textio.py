@@ -9,6 +9,17 @@ import numpy as np
 from qbench.errors import InstanceFormatError
 
 
+def read_text(path: str | Path) -> str:
+    """A file's text, or InstanceFormatError naming the file when it cannot be read as text."""
+    path = Path(path)
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise InstanceFormatError(f"cannot read file ({exc.strerror})", path) from None
+    except UnicodeDecodeError:
+        raise InstanceFormatError("not a text file", path) from None
+
+
 class TokenReader:
     """Reads numbers token by token from a text file, remembering each token's line number."""
 
@@ -23,14 +34,7 @@ class TokenReader:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TokenReader:
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InstanceFormatError(f"cannot read file ({exc.strerror})", path) from None
-        except UnicodeDecodeError:
-            raise InstanceFormatError("not a text file", path) from None
-        return cls(text, path)
+        return cls(read_text(path), path)
 
     def error(self, message: str, line: int | None = None) -> InstanceFormatError:
         """An error at the current token's line (or the given one)."""

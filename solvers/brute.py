@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from qbench.problems.base import PermutationProblem
-from qbench.solvers.base import Param, Solver, SolveResult
 
 from qbench.errors import ConfigError, ResourceError
+from qbench.problems.base import PermutationProblem
 from qbench.program import FEAS_TOL
+from qbench.solvers.base import Param, Solver, SolveResult
 
 DEFAULT_MAX_VARS = 26
 DEFAULT_MAX_PERM = 10

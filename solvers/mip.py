@@ -43,10 +43,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pulp
-from qbench.solvers.base import Param, Solver, SolveResult
 
 from qbench.errors import ConfigError
 from qbench.program import BinaryProgram
+from qbench.solvers.base import Param, Solver, SolveResult
 
 ENGINES = ("cbc", "highs")
 _SEED_MOD = 2**31 - 1

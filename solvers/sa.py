@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from qbench.problems.base import Problem
-from qbench.solvers.base import Param, Solver, SolveResult
 
 from qbench.errors import ConfigError
+from qbench.problems.base import Problem
 from qbench.program import FEAS_TOL, BinaryProgram
+from qbench.solvers.base import Param, Solver, SolveResult
 
 DEFAULT_NUM_READS = 64
 DEFAULT_NUM_SWEEPS = 1000

@@ -8,17 +8,17 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from qbench.problems.base import PermutationProblem
+
+from qbench.errors import ResourceError
+from qbench.problems.base import PermutationProblem, assignment_constraints
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
-from qbench.problems.qap import QAP, assignment_constraints
+from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP
+from qbench.program import BinaryProgram
 from qbench.solvers import get_solver
 from qbench.solvers.brute import SOLVER, _permutation_blocks, solve
-
-from qbench.errors import ResourceError
-from qbench.program import BinaryProgram
 
 INSTANCES = Path(str(files("qbench.data") / "instances"))
 

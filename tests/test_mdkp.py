@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qbench.problems.mdkp import MDKP
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.mdkp import MDKP
 
 MDKP_DIR = Path(str(files("qbench.data") / "instances" / "mdkp"))
 

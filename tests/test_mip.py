@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+from qbench.errors import ConfigError
 from qbench.problems.base import Problem
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
 from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP
-from qbench.solvers import brute, mip
-
-from qbench.errors import ConfigError
 from qbench.program import BinaryProgram
+from qbench.solvers import brute, mip
 
 INSTANCES = Path(str(files("qbench.data") / "instances"))
 ENGINES = ("cbc", "highs")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qbench.problems.mis import MIS
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.mis import MIS
 
 MIS_DIR = Path(str(files("qbench.data") / "instances" / "mis"))
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import qbench.problems as problems
-from qbench.problems.msp import MSP
 
+import qbench.problems as problems
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.msp import MSP
 
 
 def all_bitstrings(n: int) -> np.ndarray:

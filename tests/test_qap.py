@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qbench.problems.qap import QAP
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.qap import QAP
 
 QAP_DIR = Path(str(files("qbench.data") / "instances" / "qap"))
 

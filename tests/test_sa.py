@@ -5,16 +5,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from qbench.errors import ConfigError
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
 from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP
+from qbench.program import BinaryProgram
 from qbench.solvers import brute, get_solver
 from qbench.solvers.sa import SOLVER, _Annealer, auto_penalty, solve
-
-from qbench.errors import ConfigError
-from qbench.program import BinaryProgram
 
 FAST = {"num_reads": 32, "num_sweeps": 300}
 INSTANCES = Path(str(files("qbench.data") / "instances"))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from qbench.problems.tsp import EDGE_WEIGHT_FORMATS, TSP, coord_distances
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.problems.tsp import EDGE_WEIGHT_FORMATS, TSP, coord_distances
 
 TSP_DIR = Path(str(files("qbench.data") / "instances" / "tsp"))
 
