@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.solvers import brute, mip, sa
-from qbench.solvers.base import Param, Solver, SolveResult
+from qbench.solvers.base import Solver, SolveResult
 
 SOLVERS: dict[str, Solver] = {s.name: s for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER)}
 

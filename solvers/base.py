@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from qbench.errors import ConfigError
+from qbench.params import Component
 
 STATUSES = ("optimal", "feasible", "timeout", "infeasible", "error")
 
@@ -37,62 +37,9 @@ class SolveResult:
 
 
 @dataclass(frozen=True)
-class Param:
-    """One declared solver parameter: its type, default, help and (optionally) allowed values."""
+class Solver(Component):
+    """A registered solver: its name, declared parameters, description and solve function."""
 
-    name: str
-    type: type
-    default: Any
-    help: str
-    choices: tuple | None = None
+    solve: Callable[..., SolveResult] = None
 
-    def coerce(self, raw: Any, solver: str) -> Any:
-        """Turn a CLI/TOML value into this parameter's type, or raise ConfigError naming it."""
-        if raw is None:
-            return None
-        try:
-            if self.type is bool and isinstance(raw, str):
-                low = raw.strip().lower()
-                if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError(raw)
-                value = low in ("1", "true", "yes", "on")
-            elif isinstance(raw, str) and raw.strip().lower() in ("none", "null", ""):
-                value = None
-            else:
-                value = self.type(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"solver {solver!r}: parameter {self.name}={raw!r} is not a valid "
-                f"{self.type.__name__}"
-            ) from None
-        if self.choices is not None and value not in self.choices:
-            raise ConfigError(
-                f"solver {solver!r}: parameter {self.name}={raw!r} not allowed; "
-                f"allowed: {', '.join(map(str, self.choices))}"
-            )
-        return value
-
-
-@dataclass(frozen=True)
-class Solver:
-    """A registered solver: its name, solve function and declared parameters."""
-
-    name: str
-    solve: Callable[..., SolveResult]
-    params: tuple[Param, ...]
-    description: str
-
-    def parse_params(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Validate and coerce user parameters; defaults fill in the rest."""
-        known = {p.name: p for p in self.params}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            allowed = ", ".join(sorted(known)) or "(none)"
-            raise ConfigError(
-                f"solver {self.name!r}: unknown parameter(s) {', '.join(unknown)}; "
-                f"allowed: {allowed}"
-            )
-        out = {p.name: p.default for p in self.params}
-        for key, value in raw.items():
-            out[key] = known[key].coerce(value, self.name)
-        return out
+    role = "solver"

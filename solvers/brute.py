@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from qbench.errors import ConfigError, ResourceError
+from qbench.params import Param
 from qbench.problems.base import PermutationProblem
 from qbench.program import FEAS_TOL
-from qbench.solvers.base import Param, Solver, SolveResult
+from qbench.solvers.base import Solver, SolveResult
 
 DEFAULT_MAX_VARS = 26
 DEFAULT_MAX_PERM = 10

@@ -45,8 +45,9 @@ import numpy as np
 import pulp
 
 from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.program import BinaryProgram
-from qbench.solvers.base import Param, Solver, SolveResult
+from qbench.solvers.base import Solver, SolveResult
 
 ENGINES = ("cbc", "highs")
 _SEED_MOD = 2**31 - 1

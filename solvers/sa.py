@@ -22,9 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.problems.base import Problem
 from qbench.program import FEAS_TOL, BinaryProgram
-from qbench.solvers.base import Param, Solver, SolveResult
+from qbench.solvers.base import Solver, SolveResult
 
 DEFAULT_NUM_READS = 64
 DEFAULT_NUM_SWEEPS = 1000
