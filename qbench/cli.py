@@ -18,8 +18,8 @@ from qbench.errors import QbenchError
 
 #: the columns `qbench solve` prints (the JSON output carries the whole row)
 SOLVE_COLUMNS = (
-    "instance", "problem", "n_vars", "solver", "seed", "objective", "best_known", "gap_pct",
-    "feasible", "status", "time_total_s",
+    "instance", "problem", "n_vars", "encoder", "n_qubits", "solver", "seed", "objective",
+    "best_known", "gap_pct", "feasible", "status", "time_total_s",
 )  # fmt: skip
 
 
@@ -58,7 +58,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from qbench.run import run
 
     params = _key_values(args.set, "--set")
-    rows = [run(spec, solver=args.solver, params=params, seed=args.seed) for spec in args.specs]
+    rows = [
+        run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder)
+        for spec in args.specs
+    ]
     if args.json:
         for row in rows:
             print(json.dumps(row, default=str))
@@ -68,6 +71,43 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for row in failed:
         print(f"qbench: error: {row['instance']}: {row['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from qbench.encoders import get_encoder
+    from qbench.spec import load_spec
+
+    problem = load_spec(args.spec)
+    encoder = get_encoder(args.encoder)
+    params = encoder.parse_params(_key_values(args.set, "--set"))
+    summary = {"instance": problem.name or args.spec, "problem": problem.kind}
+    summary.update(encoder.encode(problem.program, **params).summary())
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        width = max(map(len, summary))
+        for key, value in summary.items():
+            print(f"{key.ljust(width)}  {_fmt(value) if not isinstance(value, list) else value}")
+    return 0
+
+
+def _list_components(components) -> None:
+    for comp in components:
+        print(f"{comp.name}: {comp.description}")
+        for p in comp.params:
+            choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
+            print(f"    {p.name}={_fmt(p.default)}  {p.help}{choices}")
+
+
+def cmd_encoders(args: argparse.Namespace) -> int:
+    from qbench.encoders import ENCODERS, lagrangian
+    from qbench.params import Component
+
+    _list_components(ENCODERS.values())
+    meta = Component("lagrangian (with qbench solve)", lagrangian.PARAMS,
+                     "multiplier search around the --solver as inner solver")  # fmt: skip
+    _list_components([meta])
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -95,11 +135,7 @@ def cmd_instances(args: argparse.Namespace) -> int:
 def cmd_solvers(args: argparse.Namespace) -> int:
     from qbench.solvers import SOLVERS
 
-    for solver in SOLVERS.values():
-        print(f"{solver.name}: {solver.description}")
-        for p in solver.params:
-            choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
-            print(f"    {p.name}={_fmt(p.default)}  {p.help}{choices}")
+    _list_components(SOLVERS.values())
     return 0
 
 
@@ -115,11 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="file path, shipped name (hp1, 1dc.64, nug12, burma14) or generator "
                         "spec (mdkp:n=12,m=3,seed=1)")  # fmt: skip
     p.add_argument("--solver", default="mip", help="solver name (see `qbench solvers`)")
+    p.add_argument(
+        "--encoder",
+        default="none",
+        help="none (solver sees the problem), qubo, unbalanced or lagrangian",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="solver parameter, repeatable")  # fmt: skip
+                   help="encoder or solver parameter (encoder.KEY / solver.KEY to force), "
+                        "repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed of the run")
     p.add_argument("--json", action="store_true", help="print each row as one JSON object")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("encode", help="encode an instance and print qubits, slack, penalty")
+    p.add_argument("spec", metavar="SPEC", help="instance spec, as for solve")
+    p.add_argument("--encoder", default="qubo", help="qubo, unbalanced or lagrangian")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="encoder parameter, repeatable")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("encoders", help="list encoders and their parameters")
+    p.set_defaults(func=cmd_encoders)
 
     p = sub.add_parser("generate", help="write a seeded random instance to a file")
     p.add_argument("problem", help="mdkp, mis, qap, tsp or msp")

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from qbench.errors import QbenchError
+from qbench.encoders import get_encoder, lagrangian
+from qbench.errors import ConfigError, QbenchError
+from qbench.params import Component
 from qbench.problems import Problem
 from qbench.provenance import provenance
 from qbench.solvers import get_solver
@@ -66,37 +68,99 @@ def evaluate(problem: Problem, x: np.ndarray | None) -> dict[str, Any]:
     }
 
 
+def split_params(
+    params: dict[str, Any], encoder: Component | None, solver: Component
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Route ``--set`` keys to the encoder or the solver (``encoder.``/``solver.`` force it).
+
+    A key both declare goes to the encoder: with an encoder the solver sees an unconstrained
+    QUBO, so the constraint handling (e.g. ``penalty``) is the encoder's.
+    """
+    enc_names = {p.name for p in encoder.params} if encoder else set()
+    sol_names = {p.name for p in solver.params}
+    enc: dict[str, Any] = {}
+    sol: dict[str, Any] = {}
+    for key, value in params.items():
+        role, dot, name = key.partition(".")
+        if dot and role in ("encoder", "solver"):
+            (enc if role == "encoder" else sol)[name] = value
+        elif key in enc_names:
+            enc[key] = value
+        elif key in sol_names or encoder is None:
+            sol[key] = value  # unknown keys without an encoder: the solver names the allowed ones
+        else:
+            raise ConfigError(
+                f"unknown parameter {key!r}; encoder {encoder.name!r} takes "
+                f"{', '.join(sorted(enc_names)) or '(none)'}, solver {solver.name!r} takes "
+                f"{', '.join(sorted(sol_names)) or '(none)'}"
+            )
+    return enc, sol
+
+
 def run(
     spec: str,
     solver: str = "mip",
     params: dict[str, Any] | None = None,
     seed: int = 0,
+    encoder: str | None = None,
     suite: str | None = None,
 ) -> dict[str, Any]:
-    """Run one (instance, solver, seed) and return its row; bad input raises QbenchError."""
+    """Run one (instance, encoder, solver, seed) and return its row; bad input raises QbenchError.
+
+    Without an encoder the solver gets the problem itself. With ``qubo``/``unbalanced`` it gets
+    the encoding's QUBO and its bits are decoded; ``lagrangian`` runs the multiplier search with
+    the solver as its inner solver. Quality is always measured on the original problem.
+    """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     problem = load_spec(spec)
     chosen = get_solver(solver)
-    parsed = chosen.parse_params(params or {})
-    config = {"instance": spec, "encoder": None, "preprocess": None, "solver": solver,
-              "params": parsed, "backend": None, "seed": seed}  # fmt: skip
+    enc = None if encoder in (None, "none") else get_encoder(encoder)
+    if enc is not None and enc.name == "lagrangian":
+        meta = Component("lagrangian", lagrangian.PARAMS, "multiplier search")
+        meta_raw, solver_raw = split_params(params or {}, meta, chosen)
+        enc_params = meta.parse_params(meta_raw)
+    else:
+        enc_raw, solver_raw = split_params(params or {}, enc, chosen)
+        enc_params = enc.parse_params(enc_raw) if enc else {}
+    solver_params = chosen.parse_params(solver_raw)
+    all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
+    config = {"instance": spec, "encoder": enc and enc.name, "preprocess": None,
+              "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
     row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
     row.update(
         suite=suite, run_id=run_id(config), problem=problem.kind, instance=problem.name or spec,
-        n_vars=problem.n_vars, encoder="none", preprocess="none", solver=solver,
-        backend="classical", seed=seed, params=json.dumps(parsed, sort_keys=True),
-        best_known=problem.best_known, repaired=False,
+        n_vars=problem.n_vars, encoder=enc.name if enc else "none", preprocess="none",
+        solver=solver, backend="classical", seed=seed,
+        params=json.dumps(all_params, sort_keys=True), best_known=problem.best_known,
+        repaired=False,
     )  # fmt: skip
     t1 = time.perf_counter()
     try:
-        result = chosen.solve(problem, seed=seed, **parsed)
+        if enc is None:
+            result = chosen.solve(problem, seed=seed, **solver_params)
+            x, bound = result.x, result.bound
+        elif enc.name == "lagrangian":
+            result = lagrangian.solve(
+                problem, inner=chosen, inner_params=solver_params, seed=seed, **enc_params
+            )
+            x, bound = result.x, result.bound
+            row.update(n_qubits=problem.n_vars, n_slack=0)
+        else:
+            encoding = enc.encode(problem.program, **enc_params)
+            row.update(
+                n_qubits=encoding.n_qubits, n_slack=encoding.n_slack,
+                time_encode_s=time.perf_counter() - t1,
+            )  # fmt: skip
+            result = chosen.solve(encoding.qubo, seed=seed, **solver_params)
+            x = None if result.x is None else encoding.decode(result.x)
+            bound = None  # the solver's bound is on the QUBO energy, not the problem
     except QbenchError as exc:
         row.update(status="error", error=str(exc))
     else:
-        row.update(evaluate(problem, result.x))
+        row.update(evaluate(problem, x))
         row.update(
-            bound=result.bound, n_evaluations=result.n_evaluations, iterations=result.iterations,
+            bound=bound, n_evaluations=result.n_evaluations, iterations=result.iterations,
             solver_status=result.status,
         )  # fmt: skip
         if result.status in ("timeout", "infeasible", "error"):
@@ -106,8 +170,8 @@ def run(
         row["error"] = result.info.get("error")
     t2 = time.perf_counter()
     row.update(
-        time_solve_s=t2 - t1, time_total_s=t2 - t0, started_at=started.isoformat(),
-        finished_at=datetime.now(UTC).isoformat(),
+        time_solve_s=t2 - t1 - (row["time_encode_s"] or 0.0), time_total_s=t2 - t0,
+        started_at=started.isoformat(), finished_at=datetime.now(UTC).isoformat(),
     )  # fmt: skip
     row.update(provenance())
     return {k: _number(v) for k, v in row.items()}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from qiskit_optimization import QuadraticProgram
 
+from qbench.encoders.reference import to_quadratic_program
 from qbench.program import BinaryProgram
 
 
@@ -19,22 +19,6 @@ def random_program(rng, n=7, m=4, sense="min"):
     ), dense_q, A, b, senses  # fmt: skip
 
 
-def to_qiskit(prog: BinaryProgram) -> QuadraticProgram:
-    """The same program in qiskit-optimization, as an independent evaluator."""
-    qp = QuadraticProgram()
-    for name in prog.var_names:
-        qp.binary_var(name)
-    q = prog.quadratic.tocoo()
-    quad = {(prog.var_names[i], prog.var_names[j]): v for i, j, v in zip(q.row, q.col, q.data)}
-    lin = dict(zip(prog.var_names, prog.linear))
-    (qp.minimize if prog.sense == "min" else qp.maximize)(
-        constant=prog.constant, linear=lin, quadratic=quad
-    )
-    for j, (row, rhs, s) in enumerate(zip(prog.A.toarray(), prog.b, prog.senses)):
-        qp.linear_constraint(dict(zip(prog.var_names, row)), s, rhs, name=f"c{j}")
-    return qp
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_evaluation_matches_dense_formula_and_qiskit(seed):
     rng = np.random.default_rng(seed)
@@ -47,7 +31,7 @@ def test_evaluation_matches_dense_formula_and_qiskit(seed):
     orig = X @ (prog.linear - np.diag(dense_q)) + np.einsum("ki,ij,kj->k", X, dense_q, X)
     assert np.allclose(expected, orig + prog.constant)
     assert np.allclose(prog.objective(X), expected)
-    qp = to_qiskit(prog)
+    qp = to_quadratic_program(prog)
     for x in X[:15]:
         assert prog.objective(x) == pytest.approx(qp.objective.evaluate(x))
         assert prog.is_feasible(x) == qp.is_feasible(x)
