@@ -1,0 +1,178 @@
+"""The Backend seam: where a parameterised circuit runs and what comes back.
+
+A variational solver owns an :class:`Ansatz` (a parameterised state whose cost is the diagonal
+QUBO energy) and asks a :class:`Backend` for the expectation of that cost or for the measured
+distribution. Bit order everywhere is qiskit's: state index s has x_i = (s >> i) & 1 on qubit i.
+
+Ansatz kinds:
+
+* :class:`QAOAAnsatz` — p layers of ``exp(-i γ C)`` then a mixer, on a start state. Its
+  parameter vector is laid out as documented on the class, and both the in-house exact engine
+  and the qiskit circuit (for Aer and hardware) follow that layout.
+* :class:`CircuitAnsatz` — any parameterised qiskit circuit (VQE ansätze); parameters are bound
+  in the order of ``circuit.parameters``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+
+from qbench.program import BinaryProgram
+
+MIXERS = ("x", "xy_ring", "xy_complete", "warm")
+
+
+@dataclass
+class Ansatz(ABC):
+    """A parameterised state on ``qubo.n_vars`` qubits whose cost is the QUBO's diagonal energy."""
+
+    qubo: BinaryProgram
+
+    @property
+    def n_qubits(self) -> int:
+        return self.qubo.n_vars
+
+    @property
+    @abstractmethod
+    def n_params(self) -> int:
+        """Length of the parameter vector."""
+
+    @abstractmethod
+    def circuit(self):
+        """The parameterised qiskit ``QuantumCircuit`` (no measurements), for Aer and hardware."""
+
+    @cached_property
+    def cost_operator(self):
+        """(SparsePauliOp, offset) of the cost, for estimator-based backends."""
+        from qbench.encoders.ising import to_ising
+
+        return to_ising(self.qubo)
+
+    def costs(self, states: np.ndarray) -> np.ndarray:
+        """QUBO energy of integer basis states (any n: evaluates the bits, no 2ⁿ vector)."""
+        states = np.asarray(states, dtype=np.int64)
+        bits = ((states[:, None] >> np.arange(self.n_qubits, dtype=np.int64)) & 1).astype(float)
+        return np.atleast_1d(self.qubo.objective(bits))
+
+
+@dataclass
+class QAOAAnsatz(Ansatz):
+    """QAOA: ``|ψ⟩ = Π_l U_M(β_l) U_C(γ_l) |s⟩`` with ``U_C(γ) = exp(-i γ C)``, C the QUBO energy.
+
+    Parameter layout (``p`` layers):
+
+    * standard: ``[γ_1..γ_p, β_1..β_p]`` (2p values);
+    * ``multi_angle=True`` (ma-QAOA): per layer, one γ per cost term — the QUBO's nonzero linear
+      terms (in variable order) then its nonzero quadratic terms (in the csr order of
+      ``qubo.quadratic``) — followed by one β per qubit; layer blocks are concatenated:
+      ``[γ_1 (T values), β_1 (n values), γ_2, β_2, ...]``.
+
+    Mixers (``mixer``):
+
+    * ``"x"``: ``exp(-i β Σ_j X_j)`` = RX(2β) on every qubit, start ``|+⟩^n``;
+    * ``"warm"`` (WS-QAOA, Egger et al. 2021): start ``Π_j RY(θ_j)|0⟩`` with
+      ``θ_j = 2 arcsin(√c_j)`` from the relaxed solution ``warm_start`` = c ∈ [0, 1]ⁿ, mixer
+      ``RY(θ_j) RZ(-2β) RY(-θ_j)`` on each qubit;
+    * ``"xy_ring"`` / ``"xy_complete"``: for each one-hot group in ``groups`` (lists of qubits),
+      ``exp(-i β (X_aX_b + Y_aY_b)/2)`` over the pairs of a ring (a_k, a_{k+1 mod g}) or of all
+      pairs, applied pair after pair in the listed order (ring: even-indexed pairs first, then
+      odd, then the closing pair; complete: lexicographic); start: the basis state
+      ``initial_state`` (an integer with one bit set per group). The Hamming weight of every
+      group is conserved, so the state never leaves the one-hot subspace.
+
+    The cost layer ignores the QUBO's constant (a global phase).
+    """
+
+    p: int = 1
+    mixer: str = "x"
+    multi_angle: bool = False
+    groups: list[list[int]] = field(default_factory=list)
+    initial_state: int | None = None
+    warm_start: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.mixer not in MIXERS:
+            raise ValueError(f"unknown mixer {self.mixer!r}; allowed: {', '.join(MIXERS)}")
+        if self.p < 1:
+            raise ValueError(f"p must be >= 1, got {self.p}")
+        if self.mixer.startswith("xy") and (not self.groups or self.initial_state is None):
+            raise ValueError("XY mixers need one-hot groups and a feasible initial_state")
+        if self.mixer == "warm" and self.warm_start is None:
+            raise ValueError("the warm mixer needs warm_start (relaxed values in [0, 1])")
+
+    @property
+    def n_terms(self) -> int:
+        """Cost terms with their own angle in ma-QAOA: nonzero linear + quadratic terms."""
+        return int(np.count_nonzero(self.qubo.linear)) + int(self.qubo.quadratic.nnz)
+
+    @property
+    def n_params(self) -> int:
+        if self.multi_angle:
+            return self.p * (self.n_terms + self.n_qubits)
+        return 2 * self.p
+
+    def circuit(self):
+        from qbench.hardware.circuits import qaoa_circuit
+
+        return qaoa_circuit(self)
+
+
+@dataclass
+class CircuitAnsatz(Ansatz):
+    """Any parameterised qiskit circuit on ``qubo.n_vars`` qubits (VQE, CVaR-VQE)."""
+
+    qc: object = None
+    name: str = ""
+
+    @property
+    def n_params(self) -> int:
+        return self.qc.num_parameters
+
+    def circuit(self):
+        return self.qc
+
+
+@dataclass
+class Distribution:
+    """Measured (or exact) distribution over basis states: ``probs[k]`` of state ``states[k]``."""
+
+    states: np.ndarray
+    probs: np.ndarray
+    exact: bool
+    shots: int | None = None
+
+
+class Backend(ABC):
+    """Where circuits run: exact expectation and distribution, or shot-based estimates."""
+
+    name: ClassVar[str] = ""
+    #: True when ``distribution`` returns exact probabilities (no shot noise)
+    exact: ClassVar[bool] = False
+
+    def check(self, ansatz: Ansatz) -> None:
+        """Refuse up front (ResourceError with the numbers) what would not fit; default: fits."""
+        return None
+
+    @abstractmethod
+    def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
+        """⟨ψ(params)| C |ψ(params)⟩ of the ansatz's QUBO cost (constant included)."""
+
+    @abstractmethod
+    def distribution(
+        self,
+        ansatz: Ansatz,
+        params: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> Distribution:
+        """The measurement distribution: exact when the backend can, else ``shots`` samples."""
+
+    def info(self) -> dict:
+        """Backend facts for the result row (name, method, device...)."""
+        return {"backend": self.name}
