@@ -27,6 +27,20 @@ from qbench.program import BinaryProgram
 MIXERS = ("x", "xy_ring", "xy_complete", "warm")
 
 
+def state_bits(states: np.ndarray, n: int) -> np.ndarray:
+    """(k, n) float bits of integer states; n > 62 takes Python ints (object arrays) in chunks."""
+    if n <= 62:
+        states = np.asarray(states, dtype=np.int64).reshape(-1)
+        return ((states[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(float)
+    states = np.asarray(states, dtype=object).reshape(-1)
+    chunks = []
+    for start in range(0, n, 62):
+        width = min(62, n - start)
+        low = np.array([(int(s) >> start) & ((1 << width) - 1) for s in states], dtype=np.int64)
+        chunks.append((low[:, None] >> np.arange(width, dtype=np.int64)) & 1)
+    return np.concatenate(chunks, axis=1).astype(float)
+
+
 @dataclass
 class Ansatz(ABC):
     """A parameterised state on ``qubo.n_vars`` qubits whose cost is the QUBO's diagonal energy."""
@@ -55,9 +69,7 @@ class Ansatz(ABC):
 
     def costs(self, states: np.ndarray) -> np.ndarray:
         """QUBO energy of integer basis states (any n: evaluates the bits, no 2ⁿ vector)."""
-        states = np.asarray(states, dtype=np.int64)
-        bits = ((states[:, None] >> np.arange(self.n_qubits, dtype=np.int64)) & 1).astype(float)
-        return np.atleast_1d(self.qubo.objective(bits))
+        return np.atleast_1d(self.qubo.objective(state_bits(states, self.n_qubits)))
 
 
 @dataclass

@@ -18,8 +18,8 @@ from qbench.errors import QbenchError
 
 #: the columns `qbench solve` prints (the JSON output carries the whole row)
 SOLVE_COLUMNS = (
-    "instance", "problem", "n_vars", "encoder", "n_qubits", "solver", "seed", "objective",
-    "best_known", "gap_pct", "feasible", "status", "time_total_s",
+    "instance", "problem", "n_vars", "encoder", "n_qubits", "solver", "backend", "seed",
+    "objective", "best_known", "gap_pct", "feasible", "p_feasible", "status", "time_total_s",
 )  # fmt: skip
 
 
@@ -58,10 +58,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from qbench.run import run
 
     params = _key_values(args.set, "--set")
+    if args.backend:
+        params["solver.backend"] = args.backend
     rows = [
-        run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder)
+        run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder,
+            repair=args.repair)
         for spec in args.specs
-    ]
+    ]  # fmt: skip
     if args.json:
         for row in rows:
             print(json.dumps(row, default=str))
@@ -153,8 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", default="mip", help="solver name (see `qbench solvers`)")
     p.add_argument(
         "--encoder",
-        default="none",
-        help="none (solver sees the problem), qubo, unbalanced or lagrangian",
+        default=None,
+        help="none (solver sees the problem), qubo, unbalanced or lagrangian "
+        "(default: none; qubo for quantum solvers)",
+    )
+    p.add_argument(
+        "--backend",
+        help="where quantum solvers run: exact, aer_statevector, aer_mps, aer_shots "
+        "(default exact)",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="repair an infeasible answer with the problem's repair (recorded in the row)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="encoder or solver parameter (encoder.KEY / solver.KEY to force), "

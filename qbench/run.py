@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from qbench.encoders import get_encoder, lagrangian
+from qbench.encoders import Encoding, get_encoder, lagrangian
 from qbench.errors import ConfigError, QbenchError
+from qbench.hardware import get_backend
+from qbench.hardware.base import state_bits
 from qbench.params import Component
 from qbench.problems import Problem
 from qbench.provenance import provenance
-from qbench.solvers import get_solver
+from qbench.solvers import QUANTUM_SOLVERS, get_solver
+from qbench.solvers.qaoa import onehot_groups
 from qbench.spec import load_spec
 
 #: columns of the row, in order (DESIGN.md "Result row"); provenance fields follow
@@ -28,8 +31,8 @@ ROW_FIELDS = (
     "backend", "seed", "params", "n_qubits", "n_slack", "depth", "depth_transpiled",
     "two_qubit_gates", "shots", "n_evaluations", "iterations", "objective", "feasible",
     "best_known", "gap_pct", "approx_ratio", "bound", "p_feasible", "p_optimal", "repaired",
-    "time_encode_s", "time_solve_s", "time_total_s", "qpu_time_s", "status", "solver_status",
-    "error", "started_at", "finished_at",
+    "objective_raw", "feasible_raw", "time_encode_s", "time_solve_s", "time_total_s",
+    "qpu_time_s", "status", "solver_status", "error", "started_at", "finished_at",
 )  # fmt: skip
 
 
@@ -68,6 +71,22 @@ def evaluate(problem: Problem, x: np.ndarray | None) -> dict[str, Any]:
     }
 
 
+def distribution_quality(
+    problem: Problem, encoding: Encoding, states: np.ndarray, probs: np.ndarray
+) -> dict[str, float | None]:
+    """p_feasible and p_optimal: probability mass of final states that decode to feasible /
+    best-known solutions of the original problem."""
+    probs = np.asarray(probs, dtype=float)
+    bits = state_bits(states, encoding.n_qubits)
+    objective, feasible = encoding.evaluate(problem, bits)
+    total = probs.sum()
+    p_opt = None
+    if problem.best_known is not None:
+        hit = feasible & np.isclose(objective, problem.best_known, rtol=1e-9, atol=1e-9)
+        p_opt = float(probs[hit].sum() / total)
+    return {"p_feasible": float(probs[feasible].sum() / total), "p_optimal": p_opt}
+
+
 def split_params(
     params: dict[str, Any], encoder: Component | None, solver: Component
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -104,17 +123,22 @@ def run(
     seed: int = 0,
     encoder: str | None = None,
     suite: str | None = None,
+    repair: bool = False,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, solver, seed) and return its row; bad input raises QbenchError.
 
     Without an encoder the solver gets the problem itself. With ``qubo``/``unbalanced`` it gets
     the encoding's QUBO and its bits are decoded; ``lagrangian`` runs the multiplier search with
-    the solver as its inner solver. Quality is always measured on the original problem.
+    the solver as its inner solver; quantum solvers default to the ``qubo`` encoder. Quality is
+    always measured on the original problem; ``repair`` applies the problem's repair to an
+    infeasible answer and records it (``repaired``, ``objective_raw``, ``feasible_raw``).
     """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     problem = load_spec(spec)
     chosen = get_solver(solver)
+    if encoder is None and chosen.name in QUANTUM_SOLVERS:
+        encoder = "qubo"
     enc = None if encoder in (None, "none") else get_encoder(encoder)
     if enc is not None and enc.name == "lagrangian":
         meta = Component("lagrangian", lagrangian.PARAMS, "multiplier search")
@@ -124,6 +148,8 @@ def run(
         enc_raw, solver_raw = split_params(params or {}, enc, chosen)
         enc_params = enc.parse_params(enc_raw) if enc else {}
     solver_params = chosen.parse_params(solver_raw)
+    if solver_params.get("backend") is not None:
+        get_backend(solver_params["backend"])  # an unknown name fails here, before any work
     all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
     config = {"instance": spec, "encoder": enc and enc.name, "preprocess": None,
               "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
@@ -152,13 +178,29 @@ def run(
                 n_qubits=encoding.n_qubits, n_slack=encoding.n_slack,
                 time_encode_s=time.perf_counter() - t1,
             )  # fmt: skip
-            result = chosen.solve(encoding.qubo, seed=seed, **solver_params)
+            extra = {}
+            if chosen.name == "xy_qaoa":  # the one-hot rows of the original program
+                extra["groups"], extra["initial_state"] = onehot_groups(problem.program)
+            result = chosen.solve(encoding.qubo, seed=seed, **solver_params, **extra)
             x = None if result.x is None else encoding.decode(result.x)
             bound = None  # the solver's bound is on the QUBO energy, not the problem
+            if "final_states" in result.info:
+                row.update(distribution_quality(
+                    problem, encoding, result.info["final_states"], result.info["final_probs"]
+                ))  # fmt: skip
     except QbenchError as exc:
         row.update(status="error", error=str(exc))
     else:
-        row.update(evaluate(problem, x))
+        quality = evaluate(problem, x)
+        row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"])
+        if repair and x is not None and not quality["feasible"]:
+            x = problem.repair(x)
+            row["repaired"] = True
+            quality = evaluate(problem, x)
+        row.update(quality)
+        for key in ("depth", "two_qubit_gates", "shots", "backend"):
+            if result.info.get(key) is not None:
+                row[key] = result.info[key]
         row.update(
             bound=bound, n_evaluations=result.n_evaluations, iterations=result.iterations,
             solver_status=result.status,

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from qbench.errors import ConfigError
 from qbench.params import Param
-from qbench.solvers import brute, mip, sa
+from qbench.solvers import brute, mip, qaoa, sa, vqe
 from qbench.solvers.base import Solver, SolveResult
 
-SOLVERS: dict[str, Solver] = {s.name: s for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER)}
+SOLVERS: dict[str, Solver] = {
+    s.name: s for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER, *qaoa.SOLVERS, *vqe.SOLVERS)
+}
+#: solvers that need a QUBO (an encoder): the variational quantum ones
+QUANTUM_SOLVERS = frozenset(s.name for s in (*qaoa.SOLVERS, *vqe.SOLVERS))
 
-__all__ = ["SOLVERS", "Param", "SolveResult", "Solver", "get_solver"]
+__all__ = ["QUANTUM_SOLVERS", "SOLVERS", "Param", "SolveResult", "Solver", "get_solver"]
 
 
 def get_solver(name: str) -> Solver:

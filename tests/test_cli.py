@@ -156,3 +156,43 @@ def test_set_keys_route_to_encoder_and_solver(capsys):
     assert code == 2 and "encoder 'qubo' takes" in err and "solver 'mip' takes" in err
     code, _, err = run_cli(capsys, "solve", "pet2", "--encoder", "slackless")
     assert code == 2 and "allowed: none, lagrangian, qubo, unbalanced" in err
+
+
+def test_qaoa_row_has_quantum_fields_and_defaults_to_the_qubo_encoder(capsys):
+    code, out, err = run_cli(
+        capsys, "solve", "1tc.8", "--solver", "qaoa", "--set", "p=2", "--json", "--seed", "3"
+    )
+    assert code == 0, err
+    row = json.loads(out)
+    assert row["encoder"] == "qubo" and row["backend"] == "exact" and row["n_qubits"] == 8
+    assert 0 < row["p_feasible"] <= 1 and 0 <= row["p_optimal"] <= row["p_feasible"]
+    # one CP per edge per layer, two CX each in the {rz, sx, x, cx} basis
+    assert row["depth"] > 0 and row["two_qubit_gates"] == 2 * 6 * 2
+    assert row["feasible"] and row["objective"] == 4 and row["shots"] == 1024
+
+
+def test_backend_flag_and_unknown_backend(capsys):
+    code, out, err = run_cli(
+        capsys, "solve", "1tc.8", "--solver", "cvar_vqe", "--backend", "aer_statevector",
+        "--set", "maxiter=60", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["backend"] == "aer_statevector"
+    code, _, err = run_cli(capsys, "solve", "1tc.8", "--solver", "qaoa", "--backend", "qpu9")
+    assert code == 2 and "qpu9" in err and "exact" in err
+
+
+def test_repair_is_recorded_separately_from_the_raw_answer(capsys):
+    # a random-angle QAOA sample of a dense graph with a too-small penalty is usually infeasible
+    args = ["solve", "mis:n=10,p=0.6,seed=2", "--solver", "qaoa", "--set", "maxiter=0",
+            "--set", "penalty=0.5", "--set", "shots=1", "--json"]  # fmt: skip
+    rows = []
+    for seed in range(6):
+        code, out, err = run_cli(capsys, *args, "--seed", str(seed), "--repair")
+        assert code == 0, err
+        rows.append(json.loads(out))
+    repaired = [r for r in rows if r["repaired"]]
+    assert repaired, "expected at least one infeasible raw answer"
+    for r in rows:
+        assert r["feasible"] is True
+        assert r["repaired"] == (not r["feasible_raw"])

@@ -1,0 +1,299 @@
+"""Qiskit Aer backends: exact statevector, matrix-product-state, and shot sampling.
+
+* ``aer_statevector``: exact expectation (Aer EstimatorV2, precision 0) and exact probabilities
+  (``save_probabilities``); with ``shots`` the distribution is sampled instead.
+* ``aer_mps``: the matrix-product-state method for 30–150 qubits at modest depth; exact
+  expectation through the estimator (MPS truncation aside), sampled distribution; nothing of
+  size 2ⁿ is ever built.
+* ``aer_shots``: only samples, as on hardware; the expectation is the mean sampled cost.
+
+Each ansatz is transpiled once to the simulator's gate set and cached; parameters are bound by
+their position in the ansatz's layout (QAOA: the ``θ`` vector index; circuits: the order of
+``circuit.parameters``), in Python before each run (Aer's own binding mis-binds controlled
+phase gates, qiskit-aer #2403). Seeds go to Aer's ``seed_simulator`` so runs repeat exactly.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import ClassVar
+
+import numpy as np
+import qiskit_aer
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import ParameterVectorElement
+from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit_aer import AerError, AerSimulator
+from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+from qbench.encoders.ising import available_memory
+from qbench.errors import ConfigError, ResourceError
+from qbench.hardware.base import Ansatz, Backend, Distribution, QAOAAnsatz
+from qbench.hardware.circuits import distribution_from_counts
+
+#: default number of shots when a backend samples
+DEFAULT_SHOTS = 1024
+#: qubit limit of the MPS backend (its purpose: 30–150 qubits at modest depth)
+MPS_MAX_QUBITS = 150
+#: a statevector run holds about this many complex128 vectors (state plus work/results)
+STATEVECTOR_COPIES = 2
+#: simulation methods aer_shots accepts
+SHOTS_METHODS = ("automatic", "statevector", "matrix_product_state")
+
+
+def statevector_bytes(n: int) -> int:
+    """Bytes an Aer statevector run of n qubits needs: 16·2ⁿ per complex vector, ~2 copies."""
+    return STATEVECTOR_COPIES * 16 * (1 << n)
+
+
+class _Prepared:
+    """An ansatz's circuit transpiled for one Aer method, with its parameter index map."""
+
+    def __init__(self, ansatz: Ansatz, simulator: AerSimulator):
+        qc = ansatz.circuit()
+        # the simulator's gate set, without its target's 63-qubit cap (MPS goes to 150)
+        standard = get_standard_gate_name_mapping()
+        basis = sorted(g for g in simulator.target.operation_names if g in standard)
+        tqc = transpile(qc, basis_gates=basis, optimization_level=0)
+        tqc.global_phase = 0.0  # irrelevant for probabilities and expectations
+        if isinstance(ansatz, QAOAAnsatz):
+            position = {p: p.index for p in tqc.parameters if isinstance(p, ParameterVectorElement)}
+        else:
+            position = {p: k for k, p in enumerate(qc.parameters)}
+        missing = [p for p in tqc.parameters if p not in position]
+        if missing:
+            raise ValueError(f"circuit parameters outside the ansatz layout: {missing}")
+        self.circuit: QuantumCircuit = tqc
+        self.index = np.array([position[p] for p in tqc.parameters], dtype=np.int64)
+        op, offset = ansatz.cost_operator
+        if tqc.layout is not None:
+            op = op.apply_layout(tqc.layout)
+        self.operator = op
+        self.offset = float(offset)
+        measured = tqc.copy()
+        measured.measure_all()
+        self.measured = measured
+        self.n_params = ansatz.n_params
+
+    def values(self, params: np.ndarray) -> np.ndarray:
+        """The circuit's parameter values (in ``circuit.parameters`` order) from layout params."""
+        params = np.asarray(params, dtype=float).ravel()
+        if params.size != self.n_params:
+            raise ValueError(f"expected {self.n_params} parameters, got {params.size}")
+        return params[self.index]
+
+    def bound(self, params: np.ndarray, measured: bool = False) -> QuantumCircuit:
+        """The circuit with ``params`` assigned in Python.
+
+        Binding through the primitives' parameter values is avoided on purpose: Aer 0.17–0.18
+        mis-binds parameterised controlled gates such as CP (qiskit-aer issue #2403), which
+        every QAOA cost layer uses.
+        """
+        qc = self.measured if measured else self.circuit
+        return qc.assign_parameters(self.values(params))
+
+
+class AerBackend(Backend):
+    """Common machinery: per-ansatz transpile cache, estimator expectation, sampler counts."""
+
+    method: ClassVar[str] = "automatic"
+
+    def __init__(
+        self,
+        *,
+        shots: int = DEFAULT_SHOTS,
+        seed: int | None = None,
+        max_bytes: int | None = None,
+        **backend_options,
+    ):
+        if int(shots) < 1:
+            raise ConfigError(f"backend {self.name!r}: shots must be >= 1, got {shots}")
+        self.shots = int(shots)
+        self.seed = seed
+        self.max_bytes = max_bytes
+        self.backend_options = dict(backend_options)
+        try:
+            self.simulator = AerSimulator(method=self.method, **self.backend_options)
+        except AerError as exc:
+            raise ConfigError(
+                f"backend {self.name!r}: bad simulator option(s) {sorted(backend_options)}: {exc}"
+            ) from None
+        self._cache: dict[int, tuple[weakref.ref, _Prepared]] = {}
+        self._estimator: EstimatorV2 | None = None
+
+    # -- preparation -------------------------------------------------------------------------
+    def prepared(self, ansatz: Ansatz) -> _Prepared:
+        """The transpiled circuit of ``ansatz``, cached per ansatz object (do not mutate it)."""
+        key = id(ansatz)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0]() is ansatz:
+            return hit[1]
+        self.check(ansatz)
+        prep = _Prepared(ansatz, self.simulator)
+        self._cache = {k: v for k, v in self._cache.items() if v[0]() is not None}
+        self._cache[key] = (weakref.ref(ansatz), prep)
+        return prep
+
+    def _seed(self, seed: int | None) -> int | None:
+        return self.seed if seed is None else int(seed)
+
+    def _options(self) -> dict:
+        return {"method": self.method, **self.backend_options}
+
+    # -- primitives --------------------------------------------------------------------------
+    def estimate(self, ansatz: Ansatz, params: np.ndarray) -> float:
+        """Exact ⟨C⟩ via Aer's EstimatorV2 at precision 0 (no sampling noise), offset included."""
+        prep = self.prepared(ansatz)
+        if not np.any(prep.operator.coeffs):  # a constant cost: the estimator refuses zero ops
+            prep.values(params)
+            return prep.offset
+        if self._estimator is None:
+            self._estimator = EstimatorV2(
+                options={"default_precision": 0.0, "backend_options": self._options()}
+            )
+        pub = (prep.bound(params), prep.operator)
+        evs = self._estimator.run([pub]).result()[0].data.evs
+        return float(np.real(evs)) + prep.offset
+
+    def sample(
+        self, ansatz: Ansatz, params: np.ndarray, shots: int | None, seed: int | None
+    ) -> Distribution:
+        """``shots`` samples (default: the backend's) via Aer's SamplerV2, seeded."""
+        prep = self.prepared(ansatz)
+        shots = self.shots if shots is None else int(shots)
+        if shots < 1:
+            raise ValueError(f"shots must be >= 1, got {shots}")
+        sampler = SamplerV2(
+            default_shots=shots,
+            seed=self._seed(seed),
+            options={"backend_options": self._options()},
+        )
+        result = sampler.run([prep.bound(params, measured=True)]).result()[0]
+        counts = result.data.meas.get_int_counts()
+        return distribution_from_counts(counts, ansatz.n_qubits)
+
+    def info(self) -> dict:
+        return {
+            "backend": self.name,
+            "method": self.method,
+            "shots": self.shots,
+            "seed": self.seed,
+            "simulator": f"qiskit-aer {qiskit_aer.__version__}",
+        }
+
+    def _check_statevector(self, ansatz: Ansatz) -> None:
+        n = ansatz.n_qubits
+        required = statevector_bytes(n)
+        available = available_memory() if self.max_bytes is None else int(self.max_bytes)
+        if available is not None and required > available:
+            source = "max_bytes" if self.max_bytes is not None else "MemAvailable"
+            raise ResourceError(
+                f"backend {self.name!r}: a statevector of n={n} qubits needs about "
+                f"{required:,} bytes ({STATEVECTOR_COPIES} × 16 × 2^{n}) but {source} is "
+                f"{available:,} bytes; use aer_mps or fewer qubits"
+            )
+
+    def _check_mps(self, ansatz: Ansatz, limit: int) -> None:
+        n = ansatz.n_qubits
+        if n > limit:
+            raise ResourceError(
+                f"backend {self.name!r}: n={n} qubits exceeds the MPS limit of {limit} qubits"
+            )
+
+
+class AerStatevectorBackend(AerBackend):
+    """Aer statevector: exact expectation and exact probabilities (sampled when shots given)."""
+
+    name: ClassVar[str] = "aer_statevector"
+    exact: ClassVar[bool] = True
+    method: ClassVar[str] = "statevector"
+
+    def check(self, ansatz: Ansatz) -> None:
+        self._check_statevector(ansatz)
+
+    def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
+        return self.estimate(ansatz, params)
+
+    def distribution(
+        self,
+        ansatz: Ansatz,
+        params: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> Distribution:
+        if shots is not None:
+            return self.sample(ansatz, params, shots, seed)
+        prep = self.prepared(ansatz)
+        qc = prep.bound(params)
+        qc.save_probabilities(label="probs")
+        result = self.simulator.run(qc, seed_simulator=self._seed(seed)).result()
+        probs = np.asarray(result.data(0)["probs"], dtype=float)
+        return Distribution(states=np.arange(probs.size, dtype=np.int64), probs=probs, exact=True)
+
+
+class AerMPSBackend(AerBackend):
+    """Aer matrix product state: estimator expectation, sampled distribution, up to 150 qubits."""
+
+    name: ClassVar[str] = "aer_mps"
+    exact: ClassVar[bool] = False
+    method: ClassVar[str] = "matrix_product_state"
+
+    def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, **options):
+        super().__init__(**options)
+        self.max_qubits = int(max_qubits)
+
+    def check(self, ansatz: Ansatz) -> None:
+        self._check_mps(ansatz, self.max_qubits)
+
+    def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
+        return self.estimate(ansatz, params)
+
+    def distribution(
+        self,
+        ansatz: Ansatz,
+        params: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> Distribution:
+        return self.sample(ansatz, params, shots, seed)
+
+    def info(self) -> dict:
+        return {**super().info(), "max_qubits": self.max_qubits}
+
+
+class AerShotsBackend(AerBackend):
+    """Aer sampling only, as on hardware: the expectation is the mean cost of ``shots`` samples."""
+
+    name: ClassVar[str] = "aer_shots"
+    exact: ClassVar[bool] = False
+
+    def __init__(self, *, method: str = "automatic", **options):
+        if method not in SHOTS_METHODS:
+            raise ConfigError(
+                f"backend 'aer_shots': method {method!r} unknown; "
+                f"allowed: {', '.join(SHOTS_METHODS)}"
+            )
+        self.method = method
+        super().__init__(**options)
+
+    def check(self, ansatz: Ansatz) -> None:
+        if self.method == "matrix_product_state":
+            self._check_mps(ansatz, MPS_MAX_QUBITS)
+        else:
+            self._check_statevector(ansatz)
+
+    def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
+        dist = self.sample(ansatz, params, None, seed)
+        return float(np.dot(dist.probs, ansatz.costs(dist.states)))
+
+    def distribution(
+        self,
+        ansatz: Ansatz,
+        params: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> Distribution:
+        return self.sample(ansatz, params, shots, seed)
