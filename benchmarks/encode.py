@@ -28,8 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.encoders import qubo
-from qbench.encoders.ising import available_memory, cost_vector
+from qbench.encoders.ising import cost_vector
 from qbench.encoders.reference import to_quadratic_program
+from qbench.memory import available_memory
 from qbench.problems.mis import MIS
 from qbench.program import BinaryProgram
 

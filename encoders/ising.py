@@ -9,13 +9,11 @@ offset. The energy of explicit bitstrings is just ``qubo.objective(bits)``.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import scipy.sparse as sp
 from qiskit.quantum_info import SparsePauliOp
 
-from qbench.errors import ResourceError
+from qbench.memory import require_memory
 from qbench.program import BinaryProgram
 
 #: dtypes the cost vector can be built in
@@ -77,21 +75,6 @@ def from_ising(op: SparsePauliOp, offset: float = 0.0) -> BinaryProgram:
     return BinaryProgram(linear=linear, quadratic=quadratic, constant=constant)
 
 
-def available_memory() -> int | None:
-    """Bytes available now: /proc/meminfo MemAvailable, else os.sysconf; None if unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def cost_vector_bytes(n: int, dtype: np.dtype | type = np.float64) -> int:
     """Peak bytes of :func:`cost_vector` for n qubits: the 2ⁿ vector plus a 2ⁿ⁻¹ work buffer."""
     size = 1 << n
@@ -114,14 +97,11 @@ def cost_vector(
     if dtype not in COST_DTYPES:
         raise ValueError(f"dtype must be float64 or float32, got {dtype}")
     n = qubo.n_vars
-    required = cost_vector_bytes(n, dtype)
-    available = available_memory() if max_bytes is None else int(max_bytes)
-    if available is not None and required > available:
-        source = "max_bytes" if max_bytes is not None else "available memory (MemAvailable)"
-        raise ResourceError(
-            f"cost vector of n={n} qubits needs {required:,} bytes (2^{n} {dtype.name} "
-            f"entries plus a half-size work buffer) but {source} is {available:,} bytes"
-        )
+    require_memory(
+        f"cost vector of n={n} qubits (2^{n} {dtype.name} entries plus a half-size work buffer)",
+        cost_vector_bytes(n, dtype),
+        max_bytes,
+    )
     size = 1 << n
     cost = np.empty(size, dtype=dtype)
     cost[0] = qubo.constant

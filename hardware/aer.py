@@ -26,10 +26,10 @@ from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit_aer import AerError, AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
-from qbench.encoders.ising import available_memory
 from qbench.errors import ConfigError, ResourceError
 from qbench.hardware.base import Ansatz, Backend, Distribution, QAOAAnsatz
 from qbench.hardware.circuits import distribution_from_counts
+from qbench.memory import require_memory
 
 #: default number of shots when a backend samples
 DEFAULT_SHOTS = 1024
@@ -183,15 +183,13 @@ class AerBackend(Backend):
 
     def _check_statevector(self, ansatz: Ansatz) -> None:
         n = ansatz.n_qubits
-        required = statevector_bytes(n)
-        available = available_memory() if self.max_bytes is None else int(self.max_bytes)
-        if available is not None and required > available:
-            source = "max_bytes" if self.max_bytes is not None else "MemAvailable"
-            raise ResourceError(
-                f"backend {self.name!r}: a statevector of n={n} qubits needs about "
-                f"{required:,} bytes ({STATEVECTOR_COPIES} × 16 × 2^{n}) but {source} is "
-                f"{available:,} bytes; use aer_mps or fewer qubits"
-            )
+        require_memory(
+            f"backend {self.name!r}: a statevector of n={n} qubits "
+            f"({STATEVECTOR_COPIES} × 16 × 2^{n} bytes)",
+            statevector_bytes(n),
+            self.max_bytes,
+            hint="; use aer_mps or fewer qubits",
+        )
 
     def _check_mps(self, ansatz: Ansatz, limit: int) -> None:
         n = ansatz.n_qubits

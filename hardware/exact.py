@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from qbench.encoders.ising import available_memory, cost_vector
-from qbench.errors import ResourceError
+from qbench.encoders.ising import cost_vector
 from qbench.hardware.base import Ansatz, Backend, CircuitAnsatz, Distribution, QAOAAnsatz
+from qbench.memory import require_memory
 from qbench.program import BinaryProgram
 
 try:  # numba is an optional accelerator; numpy is the fallback
@@ -691,14 +691,12 @@ def check_memory(
     circuit: bool = False,
 ) -> None:
     """ResourceError (n, required and available bytes) when an n-qubit simulation won't fit."""
-    required = required_bytes(n, dtype, engine, circuit)
-    available = available_memory() if max_bytes is None else int(max_bytes)
-    if available is not None and required > available:
-        source = "max_bytes" if max_bytes is not None else "available memory (MemAvailable)"
-        raise ResourceError(
-            f"exact simulation of n={n} qubits needs {required:,} bytes ({_dtype(dtype).name} "
-            f"state, {_engine(engine)} engine) but {source} is {available:,} bytes"
-        )
+    require_memory(
+        f"exact simulation of n={n} qubits ({_dtype(dtype).name} state, "
+        f"{_engine(engine, n)} engine)",
+        required_bytes(n, dtype, engine, circuit),
+        max_bytes,
+    )
 
 
 def _layers(ansatz: QAOAAnsatz, params: np.ndarray):

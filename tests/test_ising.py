@@ -8,7 +8,6 @@ from qiskit_optimization.translators import to_ising as qiskit_to_ising
 
 from qbench.encoders import qubo as qubo_encoder
 from qbench.encoders.ising import (
-    available_memory,
     cost_vector,
     cost_vector_bytes,
     from_ising,
@@ -16,6 +15,7 @@ from qbench.encoders.ising import (
 )
 from qbench.encoders.reference import to_quadratic_program
 from qbench.errors import ResourceError
+from qbench.memory import available_memory
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
 from qbench.program import BinaryProgram
