@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,25 +117,35 @@ def split_params(
     return enc, sol
 
 
-def run(
+@dataclass
+class Prepared:
+    """A validated run: everything resolved (defaults filled in) and its stable ``run_id``."""
+
+    spec: str
+    problem: Problem
+    solver: Component
+    encoder: Component | None
+    encoder_params: dict[str, Any]
+    solver_params: dict[str, Any]
+    seed: int
+    repair: bool
+    config: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.config)
+
+
+def prepare(
     spec: str,
     solver: str = "mip",
     params: dict[str, Any] | None = None,
     seed: int = 0,
     encoder: str | None = None,
-    suite: str | None = None,
     repair: bool = False,
-) -> dict[str, Any]:
-    """Run one (instance, encoder, solver, seed) and return its row; bad input raises QbenchError.
-
-    Without an encoder the solver gets the problem itself. With ``qubo``/``unbalanced`` it gets
-    the encoding's QUBO and its bits are decoded; ``lagrangian`` runs the multiplier search with
-    the solver as its inner solver; quantum solvers default to the ``qubo`` encoder. Quality is
-    always measured on the original problem; ``repair`` applies the problem's repair to an
-    infeasible answer and records it (``repaired``, ``objective_raw``, ``feasible_raw``).
-    """
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
+) -> Prepared:
+    """Load the instance and validate names and parameters, before any solving; QbenchError on
+    bad input. The canonical config (defaults filled in) is what ``run_id`` hashes."""
     problem = load_spec(spec)
     chosen = get_solver(solver)
     if encoder is None and chosen.name in QUANTUM_SOLVERS:
@@ -153,13 +164,45 @@ def run(
     all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
     config = {"instance": spec, "encoder": enc and enc.name, "preprocess": None,
               "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
+    if repair:
+        config["repair"] = True
+    return Prepared(spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config)
+
+
+def run(
+    spec: str,
+    solver: str = "mip",
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    encoder: str | None = None,
+    suite: str | None = None,
+    repair: bool = False,
+) -> dict[str, Any]:
+    """Run one (instance, encoder, solver, seed) and return its row; bad input raises QbenchError.
+
+    Without an encoder the solver gets the problem itself. With ``qubo``/``unbalanced`` it gets
+    the encoding's QUBO and its bits are decoded; ``lagrangian`` runs the multiplier search with
+    the solver as its inner solver; quantum solvers default to the ``qubo`` encoder. Quality is
+    always measured on the original problem; ``repair`` applies the problem's repair to an
+    infeasible answer and records it (``repaired``, ``objective_raw``, ``feasible_raw``).
+    """
+    t0 = time.perf_counter()
+    return execute(prepare(spec, solver, params, seed, encoder, repair), suite=suite, t0=t0)
+
+
+def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -> dict[str, Any]:
+    """Solve a prepared run and return its row (a failing solve becomes an error row)."""
+    started = datetime.now(UTC)
+    t0 = time.perf_counter() if t0 is None else t0
+    problem, chosen, enc, seed = prep.problem, prep.solver, prep.encoder, prep.seed
+    enc_params, solver_params, repair = prep.encoder_params, prep.solver_params, prep.repair
     row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
     row.update(
-        suite=suite, run_id=run_id(config), problem=problem.kind, instance=problem.name or spec,
-        n_vars=problem.n_vars, encoder=enc.name if enc else "none", preprocess="none",
-        solver=solver, backend="classical", seed=seed,
-        params=json.dumps(all_params, sort_keys=True), best_known=problem.best_known,
-        repaired=False,
+        suite=suite, run_id=prep.run_id, problem=problem.kind,
+        instance=problem.name or prep.spec, n_vars=problem.n_vars,
+        encoder=enc.name if enc else "none", preprocess="none", solver=chosen.name,
+        backend="classical", seed=seed, params=json.dumps(prep.config["params"], sort_keys=True),
+        best_known=problem.best_known, repaired=False,
     )  # fmt: skip
     t1 = time.perf_counter()
     try:
