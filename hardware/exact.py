@@ -731,7 +731,26 @@ def _mixer_gates(ansatz: QAOAAnsatz, beta) -> list | np.ndarray:
     return _mixer_mats(ansatz, beta)
 
 
+#: below this many qubits the numba kernels run on one thread: a state of up to 2^19 amplitudes
+#: gains little from threads, and threads on busy cores (a suite's parallel workers) cost a lot
+PARALLEL_MIN_QUBITS = 20
+
+
 def _simulate_numba(
+    ansatz: QAOAAnsatz, params: np.ndarray, dtype: np.dtype, want_energy: bool, block: int
+) -> tuple[np.ndarray, float]:
+    import numba
+
+    threads = numba.get_num_threads()
+    if ansatz.n_qubits < PARALLEL_MIN_QUBITS:
+        numba.set_num_threads(1)
+    try:
+        return _simulate_numba_layers(ansatz, params, dtype, want_energy, block)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _simulate_numba_layers(
     ansatz: QAOAAnsatz, params: np.ndarray, dtype: np.dtype, want_energy: bool, block: int
 ) -> tuple[np.ndarray, float]:
     n = ansatz.n_qubits

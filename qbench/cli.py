@@ -142,6 +142,30 @@ def cmd_solvers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from qbench.runner import main_run
+
+    return main_run(args)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from qbench.report import main_table
+
+    return main_table(args)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from qbench.report import main_plot
+
+    return main_plot(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from qbench.report import main_export
+
+    return main_export(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qbench",
@@ -198,6 +222,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", help="only this problem kind")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_instances)
+
+    p = sub.add_parser("run", help="run a suite (TOML) into its results store, resuming")
+    p.add_argument("suite", metavar="SUITE", help="suite file, e.g. suites/quickstart.toml")
+    p.add_argument("--out", help="results folder (default: the suite's `out`)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--dask", help="'local' (LocalCluster) or a scheduler address tcp://...")
+    p.add_argument("--timeout", type=float, help="per-run seconds (default: the suite's)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the runs, their qubits and whether they fit")  # fmt: skip
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("table", help="aggregate a results folder into a table")
+    p.add_argument("dir", metavar="DIR", help="results folder (holds results.sqlite)")
+    p.add_argument("--by", nargs="+", default=["problem", "instance", "solver", "encoder"],
+                   help="group columns")  # fmt: skip
+    p.add_argument("--metric", nargs="+",
+                   default=["objective", "gap_pct", "feasible", "p_feasible", "time_total_s"],
+                   help="aggregated columns")  # fmt: skip
+    p.add_argument("--agg", default="mean", choices=["mean", "median", "min", "max"])
+    p.add_argument("--format", default="md", choices=["md", "latex", "csv"])
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("plot", help="plot a results folder (needs the plot extra)")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--kind", required=True,
+                   help="plot kind (see qbench.report.KINDS)")  # fmt: skip
+    p.add_argument("-o", "--output", help="PNG file (default DIR/KIND.png)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("export", help="export a results folder as parquet or csv")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--format", default="csv", choices=["parquet", "csv"])
+    p.add_argument("-o", "--output", help="file to write (default DIR/results.FORMAT)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("solvers", help="list solvers and their parameters")
     p.set_defaults(func=cmd_solvers)

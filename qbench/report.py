@@ -1,0 +1,359 @@
+"""Tables, plots and exports of a suite's stored rows (``qbench table | plot | export``).
+
+Everything here reads a tidy DataFrame (one row per run, as ``qbench.store.Store.dataframe``
+returns it) and never touches the runs themselves, so reports can be redrawn at any time.
+
+Aggregation (``table``): rows are grouped by the ``by`` columns (missing values form their own
+group); each group reports ``runs`` (rows in the group) and ``errors`` (rows with status
+"error", e.g. refused for memory), then one column per metric over the runs that did not
+fail and have a value. A boolean metric (``feasible``, ``repaired``, ...) is the fraction of
+those runs where it is true, whatever ``agg``; a numeric metric is their mean, median, min or
+max. With ``agg="mean"`` the first numeric (non-boolean) metric is followed by ``<metric>_std``, its
+sample standard deviation (ddof = 1; missing for a single value). Rows are sorted by the ``by``
+columns in natural order (numbers numerically, "1tc.8" before "1tc.16", missing last).
+Numbers print with 4 significant digits, integral values without decimals (as ``qbench
+solve`` prints them); CSV keeps 10 significant digits.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qbench.cli import _fmt, format_table
+from qbench.errors import ConfigError
+
+DEFAULT_BY = ("problem", "instance", "solver", "encoder")
+DEFAULT_METRICS = ("objective", "gap_pct", "feasible", "p_feasible", "time_total_s")
+AGGS = ("mean", "median", "min", "max")
+TABLE_FORMATS = ("md", "latex", "csv")
+EXPORT_FORMATS = ("parquet", "csv")
+#: row fields that are booleans (SQLite may hand them back as 0/1)
+BOOLEAN_FIELDS = frozenset({"feasible", "feasible_raw", "repaired", "git_dirty"})
+
+#: plot kind -> (x column, y column, x label, y label, log y)
+KINDS: dict[str, tuple[str, str, str, str, bool]] = {
+    "feasibility_vs_size": ("n_vars", "feasible", "problem variables", "fraction feasible", False),
+    "gap_vs_size": ("n_vars", "gap_pct", "problem variables", "gap to best known (%)", False),
+    "gap_vs_qubits": ("n_qubits", "gap_pct", "qubits", "gap to best known (%)", False),
+    "time_vs_qubits": ("n_qubits", "time_total_s", "qubits", "total time (s)", True),
+}
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _columns(items: Iterable[str] | str) -> list[str]:
+    """Column names from a list and/or comma-separated strings (``--by problem,solver``)."""
+    if isinstance(items, str):
+        items = [items]
+    return [name.strip() for item in items for name in item.split(",") if name.strip()]
+
+
+def _plain(value: Any) -> Any:
+    """A Python scalar (numpy scalars unwrapped, NaN/NA as None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _is_boolean(series: pd.Series) -> bool:
+    """True for a boolean column: a known boolean field, bool dtype, or only bools stored."""
+    if series.name in BOOLEAN_FIELDS or pd.api.types.is_bool_dtype(series):
+        return True
+    if series.dtype == object:
+        values = series.dropna()
+        return len(values) > 0 and all(isinstance(v, bool | np.bool_) for v in values)
+    return False
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    """True for a column usable as a metric: numbers or booleans (an all-empty column too)."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return True
+    if series.dtype == object:
+        return all(isinstance(v, int | float | np.number | np.bool_) for v in series.dropna())
+    return False
+
+
+def _as_float(series: pd.Series) -> pd.Series:
+    """The column as float64 with NaN for missing (booleans as 0/1)."""
+    return pd.to_numeric(series.map(_plain), errors="coerce").astype(float)
+
+
+def _natural_key(value: Any) -> tuple:
+    """Sort key: numbers numerically, strings with digit runs as numbers, missing last."""
+    value = _plain(value)
+    if value is None:
+        return (2,)
+    if isinstance(value, int | float):
+        return (0, float(value))
+    parts = re.split(r"(\d+)", str(value))
+    return (1, tuple(int(p) if i % 2 else p for i, p in enumerate(parts)))
+
+
+def _check_columns(df: pd.DataFrame, by: Sequence[str], metric: Sequence[str]) -> None:
+    unknown = [c for c in by if c not in df.columns]
+    if unknown:
+        raise ConfigError(
+            f"unknown --by column(s) {', '.join(unknown)}; allowed: {', '.join(df.columns)}"
+        )
+    numeric = [c for c in df.columns if _is_numeric(df[c])]
+    bad = [c for c in metric if c not in numeric]
+    if bad:
+        raise ConfigError(
+            f"unknown or non-numeric --metric column(s) {', '.join(bad)}; "
+            f"allowed: {', '.join(numeric)}"
+        )
+
+
+# ---------------------------------------------------------------------------- table
+
+
+def aggregate(
+    df: pd.DataFrame,
+    by: Sequence[str] = DEFAULT_BY,
+    metric: Sequence[str] = DEFAULT_METRICS,
+    agg: str = "mean",
+) -> pd.DataFrame:
+    """The aggregated table as a DataFrame: ``by`` columns, runs, errors, metrics (sorted)."""
+    by, metric = _columns(by), _columns(metric)
+    if agg not in AGGS:
+        raise ConfigError(f"unknown aggregation {agg!r}; allowed: {', '.join(AGGS)}")
+    if not by:
+        raise ConfigError(f"--by needs at least one column; allowed: {', '.join(df.columns)}")
+    _check_columns(df, by, metric)
+    boolean = {m: _is_boolean(df[m]) for m in metric}
+    values = {m: _as_float(df[m]) for m in metric}
+    std_of = next((m for m in metric if not boolean[m]), None) if agg == "mean" else None
+    if "status" in df:
+        errors = (df["status"] == "error").fillna(False).astype(bool)
+        values = {m: v.where(~errors) for m, v in values.items()}
+    else:
+        errors = None
+
+    columns = [*by, "runs", "errors"]
+    for m in metric:
+        columns += [m, f"{m}_std"] if m == std_of else [m]
+    rows = []
+    keyed = df[by].astype(object)  # so NaN/None keys group together and keep their types
+    for keys, part in keyed.groupby(by, dropna=False, sort=False):
+        index = part.index
+        row: dict[str, Any] = {c: _plain(k) for c, k in zip(by, keys)}
+        row["runs"] = len(index)
+        row["errors"] = int(errors.loc[index].sum()) if errors is not None else 0
+        for m in metric:
+            v = values[m].loc[index].dropna().to_numpy()
+            if len(v) == 0:
+                row[m] = None
+            elif boolean[m]:
+                row[m] = float(v.mean())
+            else:
+                row[m] = float(getattr(np, agg)(v))
+            if m == std_of:
+                row[f"{m}_std"] = float(v.std(ddof=1)) if len(v) > 1 else None
+        rows.append(row)
+    rows.sort(key=lambda r: tuple(_natural_key(r[c]) for c in by))
+    return pd.DataFrame(rows, columns=columns)
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    """Text with LaTeX's special characters escaped (for table cells and headers)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _latex(rows: list[dict[str, Any]], columns: Sequence[str], n_left: int) -> str:
+    align = "l" * n_left + "r" * (len(columns) - n_left)
+    lines = [f"\\begin{{tabular}}{{{align}}}", r"\toprule"]
+    lines.append(" & ".join(latex_escape(c) for c in columns) + r" \\")
+    lines.append(r"\midrule")
+    for row in rows:
+        lines.append(" & ".join(latex_escape(_fmt(row[c])) for c in columns) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def table(
+    df: pd.DataFrame,
+    by: Sequence[str] = DEFAULT_BY,
+    metric: Sequence[str] = DEFAULT_METRICS,
+    agg: str = "mean",
+    fmt: str = "md",
+) -> str:
+    """The runs aggregated over seeds (see the module doc) as Markdown, LaTeX or CSV text."""
+    if fmt not in TABLE_FORMATS:
+        raise ConfigError(f"unknown table format {fmt!r}; allowed: {', '.join(TABLE_FORMATS)}")
+    agg_df = aggregate(df, by, metric, agg)
+    columns = list(agg_df.columns)
+    if fmt == "csv":
+        buf = io.StringIO()
+        agg_df.to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
+        return buf.getvalue().rstrip("\n")
+    rows = [{c: _plain(v) for c, v in r.items()} for r in agg_df.to_dict("records")]
+    if fmt == "md":
+        return format_table(rows, columns)
+    return _latex(rows, columns, n_left=len(_columns(by)))
+
+
+# ---------------------------------------------------------------------------- plot
+
+
+def _line_label(solver: Any, encoder: Any) -> str:
+    return str(solver) if _plain(encoder) in (None, "none") else f"{solver} + {encoder}"
+
+
+def plot_data(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """What ``plot`` draws: per line ("solver" or "solver + encoder") and x, the mean y over the
+    runs (seeds and same-size instances; error rows left out), its standard error and count."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
+    xcol, ycol, _, _, logy = KINDS[kind]
+    missing = [c for c in (xcol, ycol, "solver", "encoder") if c not in df.columns]
+    if missing:
+        raise ConfigError(f"cannot plot {kind}: the rows have no column(s) {', '.join(missing)}")
+    ok = df if "status" not in df else df[(df["status"] != "error").fillna(True)]
+    data = pd.DataFrame({
+        "line": [_line_label(s, e) for s, e in zip(ok["solver"], ok["encoder"])],
+        "x": _as_float(ok[xcol]).to_numpy(), "y": _as_float(ok[ycol]).to_numpy(),
+    }).dropna()  # fmt: skip
+    if logy:
+        data = data[data["y"] > 0]
+    if data.empty:
+        hint = " (the gap needs instances with a best known value)" if ycol == "gap_pct" else ""
+        raise ConfigError(
+            f"nothing to plot for {kind}: no successful runs with {xcol} and {ycol}{hint}"
+        )
+    stats = data.groupby(["line", "x"])["y"].agg(["mean", "std", "count"]).reset_index()
+    stats["sem"] = (stats["std"] / np.sqrt(stats["count"])).fillna(0.0)
+    order = sorted(range(len(stats)), key=lambda i: (_natural_key(stats["line"][i]), stats["x"][i]))
+    out = stats.iloc[order][["line", "x", "mean", "sem", "count"]].reset_index(drop=True)
+    return out.rename(columns={"count": "runs"})
+
+
+def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
+    """Draw one of ``KINDS`` to a PNG (dpi 150): one line per (solver, encoder) with markers,
+    the mean over the runs at each x and standard-error bars (``plot_data``). Needs
+    matplotlib (the ``plot`` extra)."""
+    data = plot_data(df, kind)
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ConfigError(
+            "plots need matplotlib, which is not installed: pip install matplotlib "
+            '(or pip install -e ".[plot]")'
+        ) from None
+    _, _, xlabel, ylabel, logy = KINDS[kind]
+    fig = Figure(figsize=(6.4, 4.8), layout="tight")  # no pyplot: no global backend state
+    ax = fig.add_subplot()
+    for i, (label, line) in enumerate(data.groupby("line", sort=False)):
+        ax.errorbar(line["x"], line["mean"], yerr=line["sem"], marker=MARKERS[i % len(MARKERS)],
+                    capsize=3, label=label)  # fmt: skip
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(kind.replace("_", " "))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    return path
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def export(df: pd.DataFrame, path: str | Path, fmt: str = "csv") -> Path:
+    """Write all rows (every column) as Parquet (needs pyarrow) or CSV; returns the path."""
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    path = Path(path)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "parquet export needs pyarrow, which is not installed: pip install pyarrow "
+                "(or use --format csv)"
+            ) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
+# ---------------------------------------------------------------------------- CLI entries
+
+
+def load(folder: str | Path) -> pd.DataFrame:
+    """The stored rows of a suite's output folder; ConfigError when it holds no results."""
+    folder = Path(folder)
+    if not (folder / "results.sqlite").is_file():
+        raise ConfigError(
+            f"no results in {folder}: {folder / 'results.sqlite'} not found "
+            "(run `qbench run SUITE` first)"
+        )
+    from qbench.store import Store
+
+    with Store(folder) as store:
+        df = store.dataframe()
+    if df.empty:
+        raise ConfigError(f"no runs stored in {folder / 'results.sqlite'} yet")
+    return df
+
+
+def main_table(args: Any) -> int:
+    """``qbench table DIR [--by ...] [--metric ...] [--agg A] [--format F]``: print the table."""
+    by = getattr(args, "by", None) or DEFAULT_BY
+    metric = getattr(args, "metric", None) or DEFAULT_METRICS
+    agg = getattr(args, "agg", None) or "mean"
+    fmt = getattr(args, "format", None) or "md"
+    if agg not in AGGS:
+        raise ConfigError(f"unknown aggregation {agg!r}; allowed: {', '.join(AGGS)}")
+    if fmt not in TABLE_FORMATS:
+        raise ConfigError(f"unknown table format {fmt!r}; allowed: {', '.join(TABLE_FORMATS)}")
+    print(table(load(args.dir), by, metric, agg, fmt))
+    return 0
+
+
+def main_plot(args: Any) -> int:
+    """``qbench plot DIR --kind K [-o FILE]``: draw the plot (default ``DIR/K.png``)."""
+    kind = args.kind
+    if kind not in KINDS:
+        raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
+    output = getattr(args, "output", None) or Path(args.dir) / f"{kind}.png"
+    path = plot(load(args.dir), kind, output)
+    print(f"wrote {path}")
+    return 0
+
+
+def main_export(args: Any) -> int:
+    """``qbench export DIR --format parquet|csv [-o FILE]``: write every stored row (default
+    ``DIR/results.<format>``)."""
+    fmt = getattr(args, "format", None) or "csv"
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    output = getattr(args, "output", None) or Path(args.dir) / f"results.{fmt}"
+    df = load(args.dir)
+    path = export(df, output, fmt)
+    print(f"wrote {len(df)} rows to {path}")
+    return 0

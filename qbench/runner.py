@@ -1,0 +1,526 @@
+"""Run a suite: every missing run once, rows written as they finish, resumable at any moment.
+
+Only the coordinating process writes to the store (``Store.add`` commits each row at once), so
+a suite killed at any point and started again runs exactly the runs whose ``run_id`` is not in
+the store yet: none lost, none duplicated.
+
+Execution modes:
+
+* **inline** — ``workers == 1`` and no timeout: runs execute one after another in this process
+  (nothing to enforce, easiest to debug and profile).
+* **local processes** — otherwise: up to ``workers`` forked child processes, each running ONE
+  run and sending its row back through a pipe; a run past its timeout is killed
+  (``terminate``, then ``kill``) and becomes a ``timeout`` row; a child that dies without a row
+  (e.g. the OOM killer) becomes an ``error`` row. Children die with the coordinator (Linux
+  ``PR_SET_PDEATHSIG``), so a killed suite leaves no orphans behind.
+* **Dask** — ``dask="local"`` (a ``LocalCluster`` of ``workers`` single-threaded processes) or
+  ``dask="tcp://host:port"`` (an existing scheduler). Workers import qbench up front and at
+  most one run per worker thread is in flight; a run's clock starts when the scheduler hands
+  it to a worker (so queueing and imports do not count). A run past its timeout is cancelled
+  and recorded as ``timeout``; on our own ``LocalCluster`` its worker is restarted to really
+  stop it; on an external cluster the worker thread keeps computing until the run returns
+  (Python threads cannot be killed) — its result is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from qbench.errors import ConfigError, QbenchError
+from qbench.provenance import provenance
+from qbench.run import ROW_FIELDS, execute
+from qbench.suite import RunConfig, Suite, load_suite
+
+#: seconds between polls of the running child processes / Dask futures
+POLL_S = 0.05
+#: columns `qbench run --dry-run` prints
+DRY_RUN_COLUMNS = (
+    "run_id", "instance", "encoder", "solver", "backend", "seed", "n_qubits", "memory_bytes",
+    "fits", "reason",
+)  # fmt: skip
+FAILED = ("error", "timeout")
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def failure_row(
+    cfg: RunConfig,
+    suite_name: str | None,
+    status: str,
+    error: str,
+    *,
+    started: datetime | None = None,
+    elapsed: float | None = None,
+    describe: bool = True,
+) -> dict[str, Any]:
+    """A full row for a run that produced none (prepare failed, raised, timed out, died).
+
+    With ``describe`` the instance is loaded again (cheap next to a run) so that problem,
+    instance name, n_vars, best_known, encoder and params match the run's other rows and the
+    row groups with them in reports; if that fails too, the spec stands in.
+    """
+    row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
+    row.update(
+        suite=suite_name, run_id=cfg.run_id, instance=cfg.spec, encoder=cfg.encoder or "none",
+        preprocess="none", solver=cfg.solver, seed=cfg.seed,
+        params=json.dumps(cfg.params, sort_keys=True, default=str), repaired=False,
+        feasible=False, status=status, error=error,
+    )  # fmt: skip
+    if describe:
+        with contextlib.suppress(Exception):
+            prep = cfg.prepare()
+            row.update(
+                problem=prep.problem.kind, instance=prep.problem.name or cfg.spec,
+                n_vars=prep.problem.n_vars, best_known=prep.problem.best_known,
+                encoder=prep.encoder.name if prep.encoder else "none", solver=prep.solver.name,
+                params=json.dumps(prep.config["params"], sort_keys=True, default=str),
+            )  # fmt: skip
+    now = datetime.now(UTC)
+    if elapsed is not None:
+        row["time_total_s"] = float(elapsed)
+    row["started_at"] = (started or now).isoformat()
+    row["finished_at"] = now.isoformat()
+    row.update(provenance())
+    return row
+
+
+def execute_config(cfg: RunConfig, suite_name: str | None) -> dict[str, Any]:
+    """Run one config and return its row; never raises (any exception → an ``error`` row).
+
+    The picklable worker entry of the process pool and of Dask.
+    """
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        row = execute(cfg.prepare(), suite=suite_name, t0=t0)
+        row["run_id"] = cfg.run_id  # the id the store resumes by, whatever execute computed
+        return row
+    except Exception as exc:  # noqa: BLE001 — a row is never lost, the message is kept
+        message = str(exc) if isinstance(exc, QbenchError) else f"{type(exc).__name__}: {exc}"
+        return failure_row(
+            cfg, suite_name, "error", message, started=started,
+            elapsed=time.perf_counter() - t0, describe=not isinstance(exc, QbenchError),
+        )  # fmt: skip
+
+
+def timeout_message(seconds: float) -> str:
+    """The ``error`` text of a timed-out run."""
+    return f"timed out after {seconds:g} s"
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """done/total, failures, elapsed and ETA on stderr: one ``\\r`` line on a terminal, a line
+    every ~10 % otherwise (short CI logs), nothing when disabled."""
+
+    def __init__(self, total: int, enabled: bool = True, stream: Any = None):
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled and total > 0
+        self.tty = self.enabled and bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+        self._next_pct = 10
+        if self.tty:
+            self._write()
+
+    def line(self) -> str:
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        return (
+            f"qbench: {self.done}/{self.total} runs, {self.failed} failed, "
+            f"elapsed {_clock(elapsed)}, eta {'?' if eta is None else _clock(eta)}"
+        )
+
+    def _write(self) -> None:
+        self.stream.write("\r" + self.line() + "\033[K")
+        self.stream.flush()
+
+    def update(self, row: dict[str, Any]) -> None:
+        self.done += 1
+        self.failed += row.get("status") in FAILED
+        if not self.enabled:
+            return
+        if self.tty:
+            self._write()
+            return
+        pct = 100 * self.done / self.total
+        if pct >= self._next_pct or self.done == self.total:
+            print(self.line(), file=self.stream, flush=True)
+            self._next_pct = (math.floor(pct / 10) + 1) * 10
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------- local pool
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this child when the coordinator dies (best effort)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _child(cfg: RunConfig, suite_name: str | None, conn: Any, parent: int) -> None:
+    """Body of a forked worker process: one run, its row through the pipe."""
+    _die_with_parent()
+    if os.getppid() != parent:  # the coordinator died before the death signal was armed
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    conn.send(execute_config(cfg, suite_name))
+    conn.close()
+
+
+class _Slot:
+    """A live child process running one config."""
+
+    def __init__(self, ctx: Any, cfg: RunConfig, suite_name: str | None):
+        self.cfg = cfg
+        self.reader, writer = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(
+            target=_child, args=(cfg, suite_name, writer, os.getpid()), daemon=True
+        )
+        self.started = datetime.now(UTC)
+        self.t0 = time.perf_counter()
+        self.proc.start()
+        writer.close()  # the child holds the only writer: EOF when it dies
+
+    def poll(self) -> dict[str, Any] | None | bool:
+        """The row if one arrived, False if the child died without one, None if running."""
+        try:
+            if self.reader.poll():
+                return self.reader.recv()
+        except (EOFError, OSError):
+            return False
+        return None if self.proc.is_alive() else (self._last_chance())
+
+    def _last_chance(self) -> dict[str, Any] | bool:
+        try:
+            return self.reader.recv() if self.reader.poll() else False
+        except (EOFError, OSError):
+            return False
+
+    def stop(self) -> None:
+        """Kill the child (terminate, then kill) and release the pipe."""
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(1.0)
+            if self.proc.is_alive():
+                self.proc.kill()
+        self.proc.join()
+        self.reader.close()
+
+
+def _run_local(
+    todo: list[RunConfig],
+    suite_name: str | None,
+    workers: int,
+    timeout: float | None,
+    emit: Any,
+) -> None:
+    """Run configs in up to ``workers`` forked children, enforcing ``timeout`` by killing."""
+    ctx = multiprocessing.get_context("fork")
+    queue = list(reversed(todo))
+    live: list[_Slot] = []
+    try:
+        while queue or live:
+            while queue and len(live) < workers:
+                live.append(_Slot(ctx, queue.pop(), suite_name))
+            progressed = False
+            for slot in list(live):
+                result = slot.poll()
+                elapsed = time.perf_counter() - slot.t0
+                if result is None and timeout is not None and elapsed > timeout:
+                    slot.stop()
+                    result = failure_row(
+                        slot.cfg, suite_name, "timeout", timeout_message(timeout),
+                        started=slot.started, elapsed=elapsed,
+                    )  # fmt: skip
+                elif result is False:
+                    code = slot.proc.exitcode
+                    slot.stop()
+                    result = failure_row(
+                        slot.cfg, suite_name, "error",
+                        f"worker process died without a result (exit code {code})",
+                        started=slot.started, elapsed=elapsed,
+                    )  # fmt: skip
+                elif result is not None:
+                    slot.stop()
+                if result is not None:
+                    live.remove(slot)
+                    emit(result)
+                    progressed = True
+            if not progressed:
+                time.sleep(POLL_S)
+    finally:
+        for slot in live:  # interrupted: no child outlives the coordinator
+            slot.stop()
+
+
+# --------------------------------------------------------------------------- dask
+
+
+def _dask() -> Any:
+    try:
+        import dask.distributed as dd
+    except ImportError:
+        raise ConfigError(
+            "--dask needs the distributed extra: pip install -e '.[distributed]'"
+        ) from None
+    return dd
+
+
+def _run_dask(
+    todo: list[RunConfig],
+    suite_name: str | None,
+    address: str,
+    workers: int,
+    timeout: float | None,
+    emit: Any,
+) -> None:
+    """Run configs on a Dask cluster (``"local"`` starts one of ``workers`` processes)."""
+    dd = _dask()
+    own = address == "local"
+    with contextlib.ExitStack() as stack:
+        if own:
+            cluster = stack.enter_context(
+                dd.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )  # fmt: skip
+            )
+            client = stack.enter_context(dd.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(dd.Client(address, timeout="10s"))
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(f"cannot reach the Dask scheduler {address!r}: {exc}") from None
+        _warm_workers(client)
+        queue = list(reversed(todo))
+        live: dict[Any, _Flight] = {}
+        slots, checked = 1, -math.inf
+        while queue or live:
+            if queue and time.perf_counter() - checked > 2.0:  # workers may come and go
+                slots, checked = max(1, sum(client.nthreads().values())), time.perf_counter()
+            while queue and len(live) < slots:
+                cfg = queue.pop()
+                future = client.submit(execute_config, cfg, suite_name, pure=False)
+                live[future] = _Flight(cfg)
+            if timeout is not None and any(f.t0 is None for f in live.values()):
+                where = _processing(client)  # a run's clock starts when a worker has it
+                for future, flight in live.items():
+                    if flight.t0 is None and future.key in where:
+                        flight.start(where[future.key])
+            done = [f for f in live if f.done()]
+            for future in done:
+                flight = live.pop(future)
+                try:
+                    row = future.result()
+                except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker, a lost worker
+                    row = flight.failure(suite_name, "error", f"{type(exc).__name__}: {exc}")
+                emit(row)
+            for future, flight in list(live.items()):
+                if timeout is None or flight.t0 is None or future.done():
+                    continue
+                if time.perf_counter() - flight.t0 <= timeout:
+                    continue
+                del live[future]
+                future.cancel()
+                emit(flight.failure(suite_name, "timeout", timeout_message(timeout)))
+                if own and flight.worker:  # really stop the run: a fresh worker process
+                    with contextlib.suppress(Exception):
+                        client.restart_workers([flight.worker], raise_for_error=False)
+                        _warm_workers(client)
+                        checked = -math.inf
+                done.append(future)
+            if not done:
+                time.sleep(POLL_S * 2)
+
+
+class _Flight:
+    """A run submitted to Dask: its config and, once a worker has it, when that happened."""
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg, self.submitted = cfg, time.perf_counter()
+        self.started: datetime | None = None
+        self.t0: float | None = None
+        self.worker: str | None = None
+
+    def start(self, worker: str) -> None:
+        self.started, self.t0, self.worker = datetime.now(UTC), time.perf_counter(), worker
+
+    def failure(self, suite_name: str | None, status: str, error: str) -> dict[str, Any]:
+        t0 = self.submitted if self.t0 is None else self.t0
+        return failure_row(
+            self.cfg, suite_name, status, error, started=self.started,
+            elapsed=time.perf_counter() - t0,
+        )  # fmt: skip
+
+
+def _warm() -> int:
+    """Import the whole run pipeline on a Dask worker, so no run's clock pays for it."""
+    import qbench.runner  # noqa: F401
+
+    return os.getpid()
+
+
+def _warm_workers(client: Any) -> None:
+    """Run ``_warm`` on every worker; a worker that cannot import qbench is a ConfigError."""
+    try:
+        client.run(_warm)
+    except Exception as exc:  # noqa: BLE001 — whatever the worker raised, one clear line
+        raise ConfigError(
+            f"Dask workers cannot import qbench: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _processing(client: Any) -> dict[str, str]:
+    """Key → address of the worker the scheduler gave it to ({} if the scheduler is busy)."""
+    try:
+        return {key: w for w, keys in client.processing().items() for key in keys}
+    except Exception:  # noqa: BLE001 — a missed poll only delays a clock
+        return {}
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def pending(suite: Suite, done: Iterable[str]) -> list[RunConfig]:
+    """The suite's runs not in ``done``, in suite order, each run_id once."""
+    seen = set(done)
+    todo = []
+    for cfg in suite.runs:
+        if cfg.run_id not in seen:
+            seen.add(cfg.run_id)
+            todo.append(cfg)
+    return todo
+
+
+def run_suite(
+    suite: Suite,
+    *,
+    workers: int = 1,
+    dask: str | None = None,
+    timeout: float | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run the suite's missing runs (resume) and return every row of its store.
+
+    ``timeout`` (seconds per run) overrides ``suite.timeout``. Each row is written by this
+    process as soon as its run finishes; failures (error, timeout) are rows too.
+    """
+    from qbench.store import Store
+
+    if int(workers) != workers or workers < 1:
+        raise ConfigError(f"workers must be an integer >= 1, got {workers}")
+    workers = int(workers)
+    limit = suite.timeout if timeout is None else timeout
+    if limit is not None and not limit > 0:
+        raise ConfigError(f"timeout must be a positive number of seconds, got {limit}")
+    if dask is not None:
+        _dask()  # a missing extra fails before anything is opened
+    provenance()  # computed once here; forked children inherit it (no git call per run)
+    with Store(suite.out) as store:
+        todo = pending(suite, store.done_ids())
+        skipped = len({c.run_id for c in suite.runs}) - len(todo)
+        if progress and skipped:
+            print(f"qbench: resuming {suite.name}: {skipped} runs already done, "
+                  f"{len(todo)} to go", file=sys.stderr)  # fmt: skip
+        bar = Progress(len(todo), enabled=progress)
+
+        def emit(row: dict[str, Any]) -> None:
+            store.add(row)
+            bar.update(row)
+
+        try:
+            if dask is not None:
+                _run_dask(todo, suite.name, dask, workers, limit, emit)
+            elif workers == 1 and limit is None:
+                for cfg in todo:
+                    emit(execute_config(cfg, suite.name))
+            else:
+                _run_local(todo, suite.name, workers, limit, emit)
+        finally:
+            bar.close()
+        return store.dataframe()
+
+
+def summary(df: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """Counts by status, and per (problem, solver, encoder) the run count and the means of
+    objective, gap_pct, p_feasible and time_total_s."""
+    counts = df["status"].fillna("-").value_counts().sort_index()
+    metrics = ["objective", "gap_pct", "p_feasible", "time_total_s"]
+    numeric = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})
+    keys = ["problem", "solver", "encoder"]
+    grouped = numeric.groupby(keys, dropna=False, sort=True)
+    table = grouped[metrics].mean()
+    table.insert(0, "runs", grouped.size())
+    table.insert(1, "failed", grouped["status"].apply(lambda s: int(s.isin(FAILED).sum())))
+    return counts, table.reset_index()
+
+
+def main_run(args: argparse.Namespace) -> int:
+    """``qbench run``: dry-run table, or run the suite and print a summary; 2 on bad input.
+
+    Reads ``args.suite``, ``out``, ``workers``, ``dask``, ``timeout``, ``dry_run``.
+    """
+    from qbench.cli import format_table
+
+    try:
+        suite = load_suite(args.suite, out=getattr(args, "out", None))
+        if getattr(args, "dry_run", False):
+            rows = suite.dry_run()
+            print(format_table(rows, DRY_RUN_COLUMNS))
+            refused = sum(not r.get("fits", True) for r in rows)
+            print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
+                  f"{suite.out}")  # fmt: skip
+            return 0
+        df = run_suite(
+            suite, workers=1 if getattr(args, "workers", None) is None else args.workers,
+            dask=getattr(args, "dask", None), timeout=getattr(args, "timeout", None),
+        )  # fmt: skip
+    except QbenchError as exc:
+        print(f"qbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"qbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if df.empty:
+        print(f"{suite.name}: no runs")
+        return 0
+    counts, table = summary(df)
+    print(f"{suite.name}: {len(df)} runs in {suite.out} ("
+          + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")  # fmt: skip
+    print(format_table(table.to_dict("records"), list(table.columns)))
+    return 0

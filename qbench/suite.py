@@ -1,0 +1,737 @@
+"""Benchmark suites: one TOML file names a grid of runs, validated in full before anything runs.
+
+Schema (every key is checked; a mistake anywhere is reported together with all the others)::
+
+    name = "quickstart"            # required
+    description = "..."            # optional, free text
+    out = "runs/quickstart"        # folder of results.sqlite (default "runs/<name>"); relative
+                                   # to the current directory; load_suite(path, out=...) overrides
+    seeds = [0, 1, 2]              # or: repetitions = 3  (→ seeds 0, 1, 2); default [0]
+    timeout = 120                  # optional, seconds per run
+    repair = false                 # optional: repair infeasible answers (recorded in the row)
+    encoders = ["none"]            # default encoders of solvers that set none of their own;
+                                   # items: a name or a table {name = "qubo", penalty = "tight"}
+    instances = [                  # shipped names, files, generator specs (strings) or tables
+      "pet3", "1tc.16", "mdkp:n=12,m=3,seed=1", "path/to/file.tsp",
+      { problem = "mdkp", n = [8, 10, 12], m = 2, seed = 1 },  # a generator; lists sweep
+      { file = "my.dat", problem = "qap" },                     # a file, reader forced
+    ]
+
+    [[solvers]]
+    name = "mip"
+
+    [[solvers]]
+    name = "qaoa"
+    encoders = ["qubo"]            # per-solver override (names or tables)
+    backend = "exact"              # any solver parameter; a list value sweeps
+    p = [1, 2]
+    "encoder.penalty" = "tight"    # a quoted "encoder."/"solver." prefix forces the routing
+
+    [[exclude]]                    # drop the runs matching ALL given fields
+    solver = "qaoa"                # fields: instance, problem, solver, encoder, backend;
+    problem = ["tsp", "qap"]       # a list matches any of its values
+
+Expansion: instances × (each solver × its encoders × its parameter sweep) × seeds, minus the
+exclusions, duplicates (same ``run_id``) dropped. Lists sweep as a Cartesian product, in
+generator tables, encoder tables and solver tables alike. A generator table becomes the spec
+string ``"mdkp:n=8,m=2,seed=1"`` (the generator's parameter order, ``seed`` last, whatever the
+TOML order), so its ``run_id`` does not depend on how the table is written.
+
+Encoder ``"none"`` means "no encoder" for classical solvers (they get the problem itself) and
+"the default" for quantum solvers, which need a QUBO and get ``qubo`` as in ``qbench run``;
+``RunConfig.encoder`` is then ``None``. Parameters in a solver table go where ``qbench run
+--set`` sends them: a key the encoder declares (e.g. ``penalty``) configures the encoder.
+
+For exclusions, ``instance`` matches the spec string or the instance name, ``encoder`` the
+encoder actually used (``none``, ``qubo``, ...), ``backend`` the solver's backend parameter or
+``classical`` for solvers without one. Relative instance file paths, like ``out``, are relative
+to the current directory. ``run_id`` is ``qbench.run.prepare(...).run_id``: the hash of the
+canonical config (defaults filled in), so it is stable across machines and reorderings and a
+changed parameter changes exactly the ids of the runs it applies to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qbench.encoders import ENCODERS, get_encoder, lagrangian
+from qbench.errors import ConfigError, QbenchError
+from qbench.hardware import backend_names, get_backend
+from qbench.memory import available_memory
+from qbench.params import Component, Param
+from qbench.problems import PROBLEMS, Problem, generator_params, problem_class
+from qbench.run import Prepared, prepare, run_id, split_params
+from qbench.solvers import QUANTUM_SOLVERS, SOLVERS, get_solver
+from qbench.spec import load_spec
+
+TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
+            "encoders", "instances", "solvers", "exclude")  # fmt: skip
+EXCLUDE_FIELDS = ("instance", "problem", "solver", "encoder", "backend")
+#: the backend of solvers without a backend parameter (rows and exclusions say so)
+CLASSICAL = "classical"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run of a suite: what ``qbench.run.prepare`` needs, plus its stable ``run_id``.
+
+    ``params`` holds the suite's values for this run: encoder-table ones prefixed ``encoder.``
+    and the solver table's ones as written (defaults are filled in by ``prepare``).
+    """
+
+    spec: str
+    solver: str
+    encoder: str | None
+    params: dict[str, Any] = field(hash=False)
+    seed: int
+    repair: bool
+    run_id: str
+
+    def prepare(self) -> Prepared:
+        """Load and validate the run (``qbench.run.prepare``); QbenchError on bad input."""
+        return prepare(
+            self.spec, self.solver, dict(self.params), self.seed, self.encoder, self.repair
+        )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a dry run needs of a run, kept from the validation (no reload)."""
+
+    spec: str
+    problem: Problem
+    encoder: Component | None
+    encoder_params: dict[str, Any]
+    backend: str
+    solver: str
+
+
+@dataclass
+class Suite:
+    """A loaded, validated suite: its runs in expansion order and where results go."""
+
+    name: str
+    path: Path
+    out: Path
+    timeout: float | None
+    runs: list[RunConfig]
+    description: str = ""
+    _plans: dict[str, _Plan] = field(default_factory=dict, repr=False, compare=False)
+    _sizes: dict[tuple, tuple[int | None, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def dry_run(self) -> list[dict[str, Any]]:
+        """Per run: qubits after encoding, memory estimate of its backend, and whether it fits.
+
+        ``memory_bytes`` is the simulator's peak (exact: ``hardware.exact.required_bytes``;
+        aer_statevector/aer_shots: 2 × 16 × 2ⁿ); it is None where it is small and not
+        estimated (classical solvers, aer_mps). ``fits`` compares with the memory available
+        now; ``reason`` says why a run would be refused.
+        """
+        available = available_memory()
+        sizes = dict(self._sizes)  # encoded sizes, measured while validating
+        out = []
+        for cfg in self.runs:
+            plan = self._plans.get(cfg.run_id)
+            if plan is None:  # a Suite built by hand: prepare (and load) this run now
+                prep = cfg.prepare()
+                plan = _plan(prep, prep.problem)
+            enc = plan.encoder
+            key = _size_key(plan)
+            if key not in sizes:
+                sizes[key] = _qubits(plan)
+            n_qubits, reason = sizes[key]
+            memory = None
+            if n_qubits is not None:
+                memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
+            out.append({
+                "run_id": cfg.run_id, "instance": cfg.spec,
+                "encoder": enc.name if enc else "none", "solver": cfg.solver,
+                "backend": plan.backend, "seed": cfg.seed, "n_qubits": n_qubits,
+                "memory_bytes": memory, "fits": not reason, "reason": reason,
+            })  # fmt: skip
+        return out
+
+
+def load_suite(path: str | Path, out: str | Path | None = None) -> Suite:
+    """Read and validate a suite TOML and expand its runs; ONE ConfigError lists every mistake
+    with its TOML key path (``solvers[1].p: ...``) before anything runs."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read suite {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        if "at end of document" in message:  # name the line anyway
+            last = len(text.splitlines()) or 1
+            message = message.replace("at end of document", f"at end of file, line {last}")
+        raise ConfigError(f"{path}: invalid TOML: {message}") from None
+    return _Builder(path, data, out).build()
+
+
+# ---------------------------------------------------------------------------------------------
+# validation and expansion
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Encoder:
+    """One encoder choice of a solver: the name (None for "none") and one parameter combo."""
+
+    name: str | None
+    params: dict[str, Any]
+    where: str = ""
+
+
+def _effective_encoder(solver: str, encoder: str | None) -> Component | None:
+    """The component ``prepare`` routes encoder parameters to (qubo for quantum defaults)."""
+    if encoder is None and solver in QUANTUM_SOLVERS:
+        encoder = "qubo"
+    if encoder in (None, "none"):
+        return None
+    enc = get_encoder(encoder)
+    if enc.name == "lagrangian":
+        return Component("lagrangian", lagrangian.PARAMS, "multiplier search")
+    return enc
+
+
+def _sweep(value: Any) -> list[Any]:
+    """The values a TOML value stands for: a list sweeps, anything else is one value."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _product(table: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Cartesian product of per-key value lists, keys in the table's order."""
+    keys = list(table)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*table.values())]
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+class _Builder:
+    """Collects every problem of a suite file, then expands the runs (or raises once)."""
+
+    def __init__(self, path: Path, data: dict[str, Any], out: str | Path | None) -> None:
+        self.path, self.data, self.out = path, data, out
+        self.problems: list[str] = []
+        self.loaded: dict[str, Problem] = {}
+        self.backend_ok: dict[str, str | None] = {}
+        self.sizes: dict[tuple, tuple[int | None, str]] = {}
+
+    def error(self, where: str, message: str) -> None:
+        line = f"{where}: {message}"
+        if line not in self.problems:
+            self.problems.append(line)
+
+    def fail_if_any(self) -> None:
+        if self.problems:
+            count = len(self.problems)
+            raise ConfigError(
+                f"invalid suite {self.path} ({count} problem{'s' * (count > 1)}):\n  "
+                + "\n  ".join(self.problems)
+            )
+
+    # -- top level ----------------------------------------------------------------------------
+
+    def build(self) -> Suite:
+        data = self.data
+        for key in data:
+            if key not in TOP_KEYS:
+                self.error(key, f"unknown key; allowed: {', '.join(TOP_KEYS)}")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            self.error("name", "required: a non-empty string naming the suite")
+            name = ""
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            self.error("description", f"must be a string, got {_type_name(description)}")
+        seeds = self.seeds()
+        timeout = self.timeout()
+        repair = data.get("repair", False)
+        if not isinstance(repair, bool):
+            self.error("repair", f"must be true or false, got {repair!r}")
+        out = self.out_folder(name)
+        default_encoders = self.encoders(data.get("encoders", ["none"]), "encoders")
+        specs = self.instances()
+        solvers = self.solvers(default_encoders)
+        excludes = self.excludes()
+        self.check_excluded_instances(excludes, specs)
+        runs, plans = self.expand(specs, solvers, seeds, bool(repair), excludes)
+        self.fail_if_any()
+        return Suite(name, self.path, out, timeout, runs, description, plans, self.sizes)
+
+    def seeds(self) -> list[int]:
+        data = self.data
+        if "seeds" in data and "repetitions" in data:
+            self.error("repetitions", "give either seeds or repetitions, not both")
+            return [0]
+        if "repetitions" in data:
+            reps = data["repetitions"]
+            if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+                self.error("repetitions", f"must be an integer >= 1, got {reps!r}")
+                return [0]
+            return list(range(reps))
+        seeds = data.get("seeds", [0])
+        if not isinstance(seeds, list) or not seeds:
+            self.error(
+                "seeds",
+                f"must be a non-empty list of integers like [0, 1, 2], got {seeds!r} "
+                "(for N seeds 0..N-1 write repetitions = N)",
+            )
+            return [0]
+        good = []
+        for i, seed in enumerate(seeds):
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                self.error(f"seeds[{i}]", f"must be an integer >= 0, got {seed!r}")
+            elif seed in good:
+                self.error(f"seeds[{i}]", f"duplicate seed {seed}")
+            else:
+                good.append(seed)
+        return good
+
+    def timeout(self) -> float | None:
+        timeout = self.data.get("timeout")
+        if timeout is None:
+            return None
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            self.error("timeout", f"must be a positive number of seconds, got {timeout!r}")
+            return None
+        return float(timeout)
+
+    def out_folder(self, name: str) -> Path:
+        if self.out is not None:
+            return Path(self.out).expanduser()
+        out = self.data.get("out")
+        if out is None:
+            return Path("runs") / (name or "suite")
+        if not isinstance(out, str) or not out.strip():
+            self.error("out", f"must be a folder path (string), got {out!r}")
+            return Path("runs") / (name or "suite")
+        return Path(out).expanduser()
+
+    # -- encoders -----------------------------------------------------------------------------
+
+    def encoders(self, value: Any, where: str) -> list[_Encoder]:
+        """Encoder items (names or tables, list values sweep) → one _Encoder per combo."""
+        items = [value] if isinstance(value, str | dict) else value
+        if not isinstance(items, list) or not items:
+            self.error(where, f"must be a non-empty list of encoder names or tables, got {value!r}")
+            return []
+        out: list[_Encoder] = []
+        for i, item in enumerate(items):
+            at = f"{where}[{i}]"
+            if isinstance(item, str):
+                item = {"name": item}
+            if not isinstance(item, dict):
+                self.error(at, f"expected an encoder name or table, got {_type_name(item)}")
+                continue
+            name = item.get("name")
+            if not isinstance(name, str):
+                self.error(f"{at}.name", "required: the encoder name (string)")
+                continue
+            raw = {k: v for k, v in item.items() if k != "name"}
+            if name == "none":
+                for key in raw:
+                    self.error(f"{at}.{key}", "encoder 'none' takes no parameters")
+                out.append(_Encoder(None, {}, at))
+                continue
+            try:
+                comp = _effective_encoder("", name)
+            except ConfigError as exc:
+                self.error(f"{at}.name", str(exc))
+                continue
+            assert comp is not None
+            values: dict[str, list[Any]] = {}
+            for key, val in raw.items():
+                vals = self.values(f"{at}.{key}", val)
+                for v in vals:
+                    self.check_param(f"{at}.{key}", comp, key, v)
+                values[key] = vals
+            out.extend(_Encoder(name, combo, at) for combo in _product(values))
+        return out
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def values(self, where: str, value: Any) -> list[Any]:
+        """The swept values of a parameter, each a plain TOML scalar (else an error)."""
+        vals = _sweep(value)
+        if not vals:
+            self.error(where, "empty list: nothing to sweep")
+        good = []
+        for v in vals:
+            if isinstance(v, str | int | float | bool):
+                good.append(v)
+            else:
+                self.error(
+                    where,
+                    f"must be a string, number or boolean (a list sweeps), got {_type_name(v)}",
+                )
+        return good
+
+    def check_param(self, where: str, comp: Component, key: str, value: Any) -> None:
+        """Validate one value with the component's own declaration (its messages)."""
+        try:
+            parsed = comp.parse_params({key: value})
+        except ConfigError as exc:
+            self.error(where, str(exc))
+            return
+        decl: Param = next(p for p in comp.params if p.name == key)
+        owner = f"{comp.role} {comp.name!r}"
+        if decl.type is int and isinstance(value, float) and not value.is_integer():
+            self.error(where, f"{owner}: parameter {key}={value!r} is not a valid int")
+        elif decl.type is bool and not isinstance(value, bool | str):
+            self.error(where, f"{owner}: parameter {key}={value!r} is not a valid bool")
+        elif decl.type in (int, float) and isinstance(value, bool):
+            self.error(
+                where, f"{owner}: parameter {key}={value!r} is not a valid {decl.type.__name__}"
+            )
+        if key == "backend" and parsed[key] is not None:
+            message = self.check_backend(parsed[key])
+            if message:
+                self.error(where, message)
+
+    def check_backend(self, name: str) -> str | None:
+        """get_backend's message for a bad name (cached: building one can take a moment)."""
+        if name not in self.backend_ok:
+            try:
+                get_backend(name)
+                self.backend_ok[name] = None
+            except ConfigError as exc:
+                self.backend_ok[name] = str(exc)
+        return self.backend_ok[name]
+
+    # -- instances ----------------------------------------------------------------------------
+
+    def instances(self) -> list[tuple[str, str]]:
+        """(spec, key path) of every instance, loaded once each; bad ones are reported."""
+        items = self.data.get("instances")
+        if not isinstance(items, list) or not items:
+            self.error("instances", "required: a non-empty list of instance specs or tables")
+            return []
+        specs: list[tuple[str, str]] = []
+        for i, item in enumerate(items):
+            at = f"instances[{i}]"
+            if isinstance(item, str):
+                specs.append((item.strip(), at))
+            elif isinstance(item, dict):
+                specs.extend((spec, at) for spec in self.instance_table(at, item))
+            else:
+                self.error(at, f"expected a spec string or a table, got {_type_name(item)}")
+        out = []
+        for spec, at in specs:
+            if spec not in self.loaded:
+                try:
+                    self.loaded[spec] = load_spec(spec)
+                except QbenchError as exc:
+                    self.error(at, f"spec {spec!r}: {exc}" if spec not in str(exc) else str(exc))
+                    continue
+                out.append((spec, at))
+        return out
+
+    def instance_table(self, at: str, table: dict[str, Any]) -> list[str]:
+        """A generator table → its spec strings (lists sweep); a file table → 'kind:path'."""
+        kind = table.get("problem")
+        if kind is not None:
+            try:
+                kind = problem_class(str(kind)).kind
+            except ConfigError as exc:
+                self.error(f"{at}.problem", str(exc))
+                return []
+        if "file" in table:
+            for key in table:
+                if key not in ("file", "problem"):
+                    self.error(f"{at}.{key}", "unknown key for a file; allowed: file, problem")
+            file = table["file"]
+            if not isinstance(file, str) or not file.strip():
+                self.error(f"{at}.file", f"must be a path (string), got {file!r}")
+                return []
+            return [f"{kind}:{file}" if kind else file]
+        if kind is None:
+            self.error(
+                at,
+                "a table needs 'problem' (a generator: problem, then its parameters) or 'file'; "
+                f"problems: {', '.join(sorted(PROBLEMS))}",
+            )
+            return []
+        allowed = generator_params(kind)
+        order = [k for k in allowed if k != "seed"] + ["seed"]
+        values: dict[str, list[Any]] = {}
+        for key in table:
+            if key == "problem":
+                continue
+            if key not in allowed:
+                self.error(
+                    f"{at}.{key}", f"unknown key; allowed: problem, file, {', '.join(order)}"
+                )
+                continue
+            vals = self.values(f"{at}.{key}", table[key])
+            for v in vals:
+                if isinstance(v, str) and ("," in v or "=" in v):
+                    self.error(f"{at}.{key}", f"value {v!r} must not contain ',' or '='")
+            values[key] = vals
+        ordered = {k: values[k] for k in order if k in values}
+        return [
+            f"{kind}:" + ",".join(f"{k}={_spec_value(v)}" for k, v in combo.items())
+            for combo in _product(ordered)
+        ]
+
+    # -- solvers ------------------------------------------------------------------------------
+
+    def solvers(self, default: list[_Encoder]) -> list[tuple[str, str, list[_Encoder], list]]:
+        """(key path, solver name, encoder choices, parameter combos) per solver table."""
+        items = self.data.get("solvers")
+        if not isinstance(items, list) or not items:
+            self.error("solvers", "required: at least one [[solvers]] table with a name")
+            return []
+        out = []
+        for i, table in enumerate(items):
+            at = f"solvers[{i}]"
+            if not isinstance(table, dict):
+                self.error(at, f"expected a table ([[solvers]]), got {_type_name(table)}")
+                continue
+            name = table.get("name")
+            if not isinstance(name, str):
+                self.error(f"{at}.name", f"required: the solver name; allowed: {_names()}")
+                continue
+            try:
+                solver = get_solver(name)
+            except ConfigError as exc:
+                self.error(f"{at}.name", str(exc))
+                continue
+            encoders = default
+            if "encoders" in table:
+                encoders = self.encoders(table["encoders"], f"{at}.encoders")
+            values: dict[str, list[Any]] = {}
+            for key, value in table.items():
+                if key in ("name", "encoders"):
+                    continue
+                vals = self.values(f"{at}.{key}", value)
+                values[key] = vals
+                for v in vals:
+                    for enc in {e.name for e in encoders}:
+                        self.check_routed(f"{at}.{key}", solver, enc, key, v)
+            out.append((at, name, encoders, _product(values)))
+        return out
+
+    def check_routed(self, where: str, solver: Component, enc: str | None, key: str, v: Any):
+        """Check a solver-table value where ``prepare`` would route it (encoder or solver)."""
+        comp = _effective_encoder(solver.name, enc)
+        try:
+            to_enc, to_solver = split_params({key: v}, comp, solver)
+        except ConfigError as exc:
+            self.error(where, str(exc))
+            return
+        for target, part in ((comp, to_enc), (solver, to_solver)):
+            for k, val in part.items():
+                self.check_param(where, target, k, val)
+
+    # -- exclusions ---------------------------------------------------------------------------
+
+    def excludes(self) -> list[tuple[str, dict[str, set[str]]]]:
+        items = self.data.get("exclude", [])
+        if not isinstance(items, list):
+            self.error("exclude", "must be a list of [[exclude]] tables")
+            return []
+        out = []
+        for i, table in enumerate(items):
+            at = f"exclude[{i}]"
+            if not isinstance(table, dict):
+                self.error(at, f"expected a table ([[exclude]]), got {_type_name(table)}")
+                continue
+            if not table:
+                self.error(at, f"empty: give at least one of {', '.join(EXCLUDE_FIELDS)}")
+                continue
+            rule: dict[str, set[str]] = {}
+            for key, value in table.items():
+                where = f"{at}.{key}"
+                if key not in EXCLUDE_FIELDS:
+                    self.error(where, f"unknown key; allowed: {', '.join(EXCLUDE_FIELDS)}")
+                    continue
+                vals = _sweep(value)
+                if not vals or not all(isinstance(v, str) for v in vals):
+                    self.error(where, f"must be a string or a list of strings, got {value!r}")
+                    continue
+                for v in vals:
+                    message = _exclude_value_error(key, v)
+                    if message:
+                        self.error(where, message)
+                rule[key] = set(vals)
+            out.append((at, rule))
+        return out
+
+    def check_excluded_instances(self, excludes, specs) -> None:
+        """An ``instance`` exclusion must name a listed instance (else it is a silent typo)."""
+        if any(p.startswith("instances") for p in self.problems):
+            return  # some instances failed to load: their names are unknown
+        names = {spec for spec, _ in specs} | {self.loaded[spec].name for spec, _ in specs}
+        for at, rule in excludes:
+            for value in sorted(rule.get("instance", ())):
+                if value not in names:
+                    shown = ", ".join(sorted(names))
+                    self.error(
+                        f"{at}.instance",
+                        f"{value!r} matches no instance of the suite (specs or names: {shown})",
+                    )
+
+    # -- expansion ----------------------------------------------------------------------------
+
+    def expand(self, specs, solvers, seeds, repair, excludes):
+        """Every run in order; ``prepare`` validates each config once (the seed only enters
+        the config's ``seed``, so the other seeds' ids are hashed without reloading)."""
+        runs: list[RunConfig] = []
+        plans: dict[str, _Plan] = {}
+        earlier = bool(self.problems)  # then prepare's errors mostly repeat them: not reported
+        seen: set[tuple[str, str]] = set()
+        grid = [
+            (spec, at, solver, enc, combo)
+            for spec, _ in specs
+            for at, solver, encoders, combos in solvers
+            for enc in encoders
+            for combo in combos
+        ]
+        for spec, at, solver, enc, combo in grid:
+            problem = self.loaded[spec]
+            params = {**{f"encoder.{k}": v for k, v in enc.params.items()}, **combo}
+            try:
+                prep = prepare(spec, solver, params, seeds[0], enc.name, repair)
+            except QbenchError as exc:
+                if not earlier:
+                    self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
+                continue
+            plan = _plan(prep, problem)
+            key = _size_key(plan)
+            if key not in self.sizes:  # encoding validates the encoder's values (penalty=...)
+                self.sizes[key] = _qubits(plan)
+            if self.sizes[key][0] is None:
+                where, reason = enc.where if enc.params else at, self.sizes[key][1]
+                if (where, reason) not in seen:  # once, not once per instance
+                    seen.add((where, reason))
+                    self.error(where, f"instance {spec!r}: {reason}")
+                continue
+            fields = {
+                "instance": {spec, problem.name},
+                "problem": {problem.kind},
+                "solver": {solver},
+                "encoder": {plan.encoder.name if plan.encoder else "none"},
+                "backend": {plan.backend},
+            }
+            if any(all(fields[k] & v for k, v in rule.items()) for _, rule in excludes):
+                continue
+            for seed in seeds:
+                rid = run_id({**prep.config, "seed": seed})
+                if rid not in plans:
+                    plans[rid] = plan
+                    runs.append(RunConfig(spec, solver, enc.name, params, seed, repair, rid))
+        if not runs and not self.problems:
+            self.error("exclude", "the exclusions remove every run of the suite")
+        return runs, plans
+
+
+def _plan(prep: Prepared, problem: Problem) -> _Plan:
+    """The dry-run facts of a prepared run."""
+    backend = prep.solver_params.get("backend") or CLASSICAL
+    return _Plan(prep.spec, problem, prep.encoder, prep.encoder_params, backend, prep.solver.name)
+
+
+def _size_key(plan: _Plan) -> tuple:
+    """Runs with equal keys have equal encoded sizes."""
+    enc = plan.encoder
+    return (plan.spec, enc and enc.name, json.dumps(plan.encoder_params, default=str))
+
+
+def _spec_value(value: Any) -> str:
+    """A generator value as spec text (booleans lower-case, like TOML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _names() -> str:
+    return ", ".join(sorted(SOLVERS))
+
+
+def _exclude_value_error(key: str, value: str) -> str | None:
+    """Why an exclusion value can never match (a typo), reusing the registries' messages."""
+    try:
+        if key == "problem":
+            problem_class(value)
+        elif key == "solver":
+            get_solver(value)
+        elif key == "encoder" and value != "none":
+            get_encoder(value)
+    except ConfigError as exc:
+        return str(exc)
+    if key == "backend" and value != CLASSICAL and value not in backend_names():
+        return f"unknown backend {value!r}; allowed: {', '.join([CLASSICAL, *backend_names()])}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# dry run
+# ---------------------------------------------------------------------------------------------
+
+
+def _qubits(plan: _Plan) -> tuple[int | None, str]:
+    """Encoded size: n_vars without an encoder or with lagrangian (no slack), else encode."""
+    enc = plan.encoder
+    if enc is None or enc.name == "lagrangian" or enc.name not in ENCODERS:
+        return plan.problem.n_vars, ""
+    try:
+        encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
+    except QbenchError as exc:
+        return None, f"encoding failed: {exc}"
+    return encoding.n_qubits, ""
+
+
+def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[int | None, str]:
+    """(peak bytes or None when small, reason it would not fit or "")."""
+    from qbench.hardware.aer import MPS_MAX_QUBITS, statevector_bytes
+    from qbench.hardware.exact import required_bytes
+    from qbench.solvers import vqe
+
+    if backend == "exact":
+        circuit = solver in {s.name for s in vqe.SOLVERS}
+        memory = required_bytes(n, circuit=circuit)
+        what = f"exact simulation of {n} qubits"
+    elif backend in ("aer_statevector", "aer_shots"):
+        memory, what = statevector_bytes(n), f"{backend} statevector of {n} qubits"
+    elif backend == "aer_mps":
+        if n > MPS_MAX_QUBITS:
+            return None, f"aer_mps: {n} qubits exceeds the MPS limit of {MPS_MAX_QUBITS}"
+        return None, ""
+    else:
+        return None, ""
+    if available is not None and memory > available:
+        return memory, (
+            f"{what} needs {_bytes(memory)} but {_bytes(available)} are available; "
+            "use aer_mps or fewer qubits"
+        )
+    return memory, ""
+
+
+def _bytes(n: int) -> str:
+    """Human-readable byte count (scientific beyond exabytes)."""
+    for unit, size in (
+        ("EiB", 1 << 60),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ):
+        if n >= size:
+            value = n / size
+            return f"{value:.3g} {unit}" if value < 1e6 else f"{n:.3g} bytes"
+    return f"{n} bytes"
