@@ -491,31 +491,25 @@ def summary(df: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
 
 def main_run(args: argparse.Namespace) -> int:
-    """``qbench run``: dry-run table, or run the suite and print a summary; 2 on bad input.
+    """``qbench run``: dry-run table, or run the suite and print a summary (bad input raises
+    QbenchError, which the CLI prints as one line with exit code 2).
 
     Reads ``args.suite``, ``out``, ``workers``, ``dask``, ``timeout``, ``dry_run``.
     """
     from qbench.cli import format_table
 
-    try:
-        suite = load_suite(args.suite, out=getattr(args, "out", None))
-        if getattr(args, "dry_run", False):
-            rows = suite.dry_run()
-            print(format_table(rows, DRY_RUN_COLUMNS))
-            refused = sum(not r.get("fits", True) for r in rows)
-            print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
-                  f"{suite.out}")  # fmt: skip
-            return 0
-        df = run_suite(
-            suite, workers=1 if getattr(args, "workers", None) is None else args.workers,
-            dask=getattr(args, "dask", None), timeout=getattr(args, "timeout", None),
-        )  # fmt: skip
-    except QbenchError as exc:
-        print(f"qbench: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"qbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    suite = load_suite(args.suite, out=getattr(args, "out", None))
+    if getattr(args, "dry_run", False):
+        rows = suite.dry_run()
+        print(format_table(rows, DRY_RUN_COLUMNS))
+        refused = sum(not r.get("fits", True) for r in rows)
+        print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
+              f"{suite.out}")  # fmt: skip
+        return 0
+    df = run_suite(
+        suite, workers=1 if getattr(args, "workers", None) is None else args.workers,
+        dask=getattr(args, "dask", None), timeout=getattr(args, "timeout", None),
+    )  # fmt: skip
     if df.empty:
         print(f"{suite.name}: no runs")
         return 0

@@ -261,12 +261,13 @@ def test_main_run_dry_run_run_and_bad_input(tmp_path, capsys):
     table = [line for line in out.splitlines() if line.startswith("| mdkp")]
     assert len(table) == 2  # (mdkp, brute, none) and (mdkp, mip, none)
 
-    args.workers = 0
-    assert runner.main_run(args) == 2
+    # bad input: one line from the CLI, which turns QbenchError into exit code 2
+    from qbench.cli import main
+
+    assert main(["run", str(path), "--workers", "0"]) == 2
     assert "workers must be an integer >= 1" in capsys.readouterr().err
 
-    args.suite = str(tmp_path / "missing.toml")
-    assert runner.main_run(args) == 2
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("qbench: error: ") and err.count("\n") == 1
 
