@@ -172,16 +172,18 @@ class Energies:
     def __init__(self, ansatz: Ansatz, use_vector: bool):
         self.ansatz = ansatz
         self.n = ansatz.n_qubits
-        self._vector: np.ndarray | None = None
         self._order: np.ndarray | None = None
+        self._vector: np.ndarray | None = None
         self.use_vector = use_vector and self.n <= MAX_COST_VECTOR_QUBITS
 
     @property
     def vector(self) -> np.ndarray:
+        """Energies minus the QUBO constant: the exact engine's cached vector, shared with it
+        (one 2ⁿ array per ansatz, not two); kept across ansätze of the same QUBO."""
         if self._vector is None:
-            from qbench.encoders.ising import cost_vector
+            from qbench.hardware.exact import cached_cost
 
-            self._vector = cost_vector(self.ansatz.qubo)
+            self._vector = cached_cost(self.ansatz)
         return self._vector
 
     @property
@@ -204,7 +206,7 @@ class Energies:
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
         if self.use_vector:
-            return self.vector[np.asarray(states, dtype=np.int64)]
+            return self.vector[np.asarray(states, dtype=np.int64)] + self.ansatz.qubo.constant
         states = np.asarray(states).ravel()
         out = np.empty(states.size)
         chunk = 1 << 14  # bounded (chunk, n) bit arrays
@@ -219,7 +221,8 @@ class Energies:
         probs = np.asarray(dist.probs, dtype=float)
         if alpha < 1.0 and self.is_full(states):
             order = self.order
-            return _cvar_sorted(self.vector[order], probs[order] / probs.sum(), alpha)
+            shifted = _cvar_sorted(self.vector[order], probs[order] / probs.sum(), alpha)
+            return shifted + self.ansatz.qubo.constant  # CVaR moves with a constant shift
         return cvar(self(states), probs, alpha)
 
 
