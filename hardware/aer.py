@@ -23,11 +23,12 @@ import qiskit_aer
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ParameterVectorElement
 from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerError, AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from qbench.errors import ConfigError, ResourceError
-from qbench.hardware.base import Ansatz, Backend, Distribution, QAOAAnsatz
+from qbench.hardware.base import Ansatz, Backend, Distribution, PauliAnsatz, QAOAAnsatz
 from qbench.hardware.circuits import distribution_from_counts
 from qbench.memory import require_memory
 
@@ -49,7 +50,7 @@ def statevector_bytes(n: int) -> int:
 class _Prepared:
     """An ansatz's circuit transpiled for one Aer method, with its parameter index map."""
 
-    def __init__(self, ansatz: Ansatz, simulator: AerSimulator):
+    def __init__(self, ansatz: Ansatz | PauliAnsatz, simulator: AerSimulator):
         qc = ansatz.circuit()
         # the simulator's gate set, without its target's 63-qubit cap (MPS goes to 150)
         standard = get_standard_gate_name_mapping()
@@ -65,7 +66,10 @@ class _Prepared:
             raise ValueError(f"circuit parameters outside the ansatz layout: {missing}")
         self.circuit: QuantumCircuit = tqc
         self.index = np.array([position[p] for p in tqc.parameters], dtype=np.int64)
-        op, offset = ansatz.cost_operator
+        if isinstance(ansatz, PauliAnsatz):
+            op, offset = SparsePauliOp(ansatz.paulis), 0.0  # one observable per Pauli
+        else:
+            op, offset = ansatz.cost_operator
         if tqc.layout is not None:
             op = op.apply_layout(tqc.layout)
         self.operator = op
@@ -154,6 +158,47 @@ class AerBackend(Backend):
         pub = (prep.bound(params), prep.operator)
         evs = self._estimator.run([pub]).result()[0].data.evs
         return float(np.real(evs)) + prep.offset
+
+    def pauli_expectations(
+        self, ansatz: PauliAnsatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray:
+        """⟨P_k⟩ of every Pauli through Aer's EstimatorV2 in one PUB (the reference path, and
+        the path hardware takes). Exact on statevector/MPS; ``aer_shots`` adds the estimator's
+        N(0, 1/√shots) noise."""
+        prep = self.prepared(ansatz)
+        precision = 1.0 / np.sqrt(self.shots) if self.name == "aer_shots" else 0.0
+        estimator = EstimatorV2(
+            options={
+                "default_precision": precision,
+                "backend_options": self._options(),
+                "run_options": {"seed_simulator": self._seed(seed)},
+            }
+        )
+        observables = [prep.operator[k] for k in range(prep.operator.size)]  # signs kept
+        evs = estimator.run([(prep.bound(params), observables)]).result()[0].data.evs
+        return np.asarray(np.real(evs), dtype=float)
+
+    def sample_circuits(
+        self, circuits: list, *, shots: int, seed: int | None = None
+    ) -> list[Distribution]:
+        """``shots`` samples of each bound circuit in one SamplerV2 job (seeded)."""
+        standard = get_standard_gate_name_mapping()
+        basis = sorted(g for g in self.simulator.target.operation_names if g in standard)
+        pubs = []
+        for qc in circuits:
+            measured = qc.copy()
+            measured.measure_all()
+            pubs.append(transpile(measured, basis_gates=basis, optimization_level=0))
+        sampler = SamplerV2(
+            default_shots=int(shots),
+            seed=self._seed(seed),
+            options={"backend_options": self._options()},
+        )
+        results = sampler.run(pubs).result()
+        return [
+            distribution_from_counts(r.data.meas.get_int_counts(), qc.num_qubits)
+            for r, qc in zip(results, circuits)
+        ]
 
     def sample(
         self, ansatz: Ansatz, params: np.ndarray, shots: int | None, seed: int | None

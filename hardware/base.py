@@ -11,6 +11,9 @@ Ansatz kinds:
   and the qiskit circuit (for Aer and hardware) follow that layout.
 * :class:`CircuitAnsatz` — any parameterised qiskit circuit (VQE ansätze); parameters are bound
   in the order of ``circuit.parameters``.
+* :class:`PauliAnsatz` — a parameterised circuit read out through a list of Pauli observables
+  rather than a diagonal cost (the qubit-compressed solvers: PCE's correlators, QRAO's relaxed
+  Hamiltonian); :meth:`Backend.pauli_expectations` estimates all of them from one state.
 """
 
 from __future__ import annotations
@@ -142,6 +145,43 @@ class CircuitAnsatz(Ansatz):
     name: str = ""
 
     @property
+    def n_qubits(self) -> int:
+        return self.qc.num_qubits
+
+    @property
+    def n_params(self) -> int:
+        return self.qc.num_parameters
+
+    def circuit(self):
+        return self.qc
+
+
+@dataclass(eq=False)
+class PauliAnsatz:
+    """A parameterised circuit plus the Pauli observables to estimate on it.
+
+    ``paulis`` is a qiskit ``PauliList`` of Hermitian Paulis (label phase ``""`` or ``"-"``) on
+    ``qc.num_qubits`` qubits; parameters are bound in the order of ``qc.parameters``.
+    """
+
+    qc: object
+    paulis: object
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.paulis.num_qubits != self.qc.num_qubits:
+            raise ValueError(
+                f"paulis act on {self.paulis.num_qubits} qubits, the circuit has "
+                f"{self.qc.num_qubits}"
+            )
+        if np.any(self.paulis.phase % 2):
+            raise ValueError("paulis must be Hermitian (label phase '' or '-', not ±i)")
+
+    @property
+    def n_qubits(self) -> int:
+        return self.qc.num_qubits
+
+    @property
     def n_params(self) -> int:
         return self.qc.num_parameters
 
@@ -184,6 +224,18 @@ class Backend(ABC):
         seed: int | None = None,
     ) -> Distribution:
         """The measurement distribution: exact when the backend can, else ``shots`` samples."""
+
+    def pauli_expectations(
+        self, ansatz: PauliAnsatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray:
+        """⟨ψ(params)|P_k|ψ(params)⟩ for every Pauli of the ansatz (real, one per Pauli)."""
+        raise NotImplementedError(f"backend {self.name!r} cannot estimate Pauli observables")
+
+    def sample_circuits(
+        self, circuits: list, *, shots: int, seed: int | None = None
+    ) -> list[Distribution]:
+        """``shots`` measured samples of each bound circuit (no measurements in the circuits)."""
+        raise NotImplementedError(f"backend {self.name!r} cannot sample circuits")
 
     def info(self) -> dict:
         """Backend facts for the result row (name, method, device...)."""

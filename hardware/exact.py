@@ -38,7 +38,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.encoders.ising import cost_vector
-from qbench.hardware.base import Ansatz, Backend, CircuitAnsatz, Distribution, QAOAAnsatz
+from qbench.hardware.base import (
+    Ansatz,
+    Backend,
+    CircuitAnsatz,
+    Distribution,
+    PauliAnsatz,
+    QAOAAnsatz,
+)
 from qbench.memory import require_memory
 from qbench.program import BinaryProgram
 
@@ -169,9 +176,10 @@ def _dense(qubo: BinaryProgram) -> tuple[np.ndarray, np.ndarray]:
 
 def _cache(ansatz: Ansatz) -> dict:
     """Per-ansatz cache (cost vector, dense QUBO), reset when ``ansatz.qubo`` is replaced."""
+    qubo = getattr(ansatz, "qubo", None)
     cache = ansatz.__dict__.get("_exact_cache")
-    if cache is None or cache.get("qubo") is not ansatz.qubo:
-        cache = {"qubo": ansatz.qubo}
+    if cache is None or cache.get("qubo") is not qubo:
+        cache = {"qubo": qubo}
         ansatz.__dict__["_exact_cache"] = cache
     return cache
 
@@ -654,6 +662,71 @@ def probabilities(state: np.ndarray, engine: str | None = None) -> np.ndarray:
     return state.real.astype(np.float64) ** 2 + state.imag.astype(np.float64) ** 2
 
 
+def walsh_hadamard(values: np.ndarray) -> np.ndarray:
+    """Unnormalised Walsh–Hadamard transform: ``out[m] = Σ_s values[s] (−1)^popcount(s & m)``.
+
+    n butterflies over a copy (O(n 2ⁿ)): every Z-parity expectation of a distribution at once.
+    """
+    out = np.array(values, dtype=float, copy=True)
+    n = out.size.bit_length() - 1
+    for q in range(n):
+        v = out.reshape(-1, 2, 1 << q)
+        a = v[:, 0, :].copy()
+        v[:, 0, :] += v[:, 1, :]
+        np.subtract(a, v[:, 1, :], out=v[:, 1, :])
+    return out
+
+
+#: basis change before a Z measurement: X → H, Y → H·S†, Z/I → nothing
+_H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
+_BASIS_CHANGE = {
+    0: np.eye(2, dtype=complex),
+    1: _H,
+    2: _H @ np.diag([1, -1j]),
+    3: np.eye(2, dtype=complex),
+}
+
+
+def pauli_groups(paulis) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Qubit-wise commuting groups of a PauliList: [(per-qubit basis 0=I/1=X/2=Y/3=Z, indices)].
+
+    Greedy first fit in list order; one group per measurement basis, so PCE's X/Y/Z correlators
+    form 3 groups however many there are.
+    """
+    letters = paulis.x.astype(np.int8) + 2 * paulis.z.astype(np.int8)  # 1 X, 2 Z, 3 Y
+    letters = np.choose(letters, [0, 1, 3, 2])  # → 0 I, 1 X, 2 Y, 3 Z
+    bases: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for k, row in enumerate(letters):
+        for basis, group in zip(bases, members):
+            if np.all((row == 0) | (basis == 0) | (row == basis)):
+                np.maximum(basis, row, out=basis)  # fill qubits the group left free
+                group.append(k)
+                break
+        else:
+            bases.append(row.copy())
+            members.append([k])
+    return [(b, np.array(m, dtype=np.int64)) for b, m in zip(bases, members)]
+
+
+def pauli_expectations(state: np.ndarray, paulis, groups=None) -> np.ndarray:
+    """⟨ψ|P_k|ψ⟩ of every Pauli from one statevector: per qubit-wise commuting group, rotate a
+    copy into the group's basis, take |ψ|² and one Walsh–Hadamard transform; ⟨P⟩ is the entry
+    at P's support mask (times the label sign). Cost O(groups · n 2ⁿ), not O(#Paulis · 2ⁿ)."""
+    n = state.size.bit_length() - 1
+    groups = pauli_groups(paulis) if groups is None else groups
+    support = (paulis.x | paulis.z).astype(np.int64) @ (np.int64(1) << np.arange(n))
+    sign = np.where(paulis.phase == 2, -1.0, 1.0)
+    out = np.empty(len(paulis))
+    for basis, idx in groups:
+        rotated = np.array(state, dtype=np.complex128, copy=True)
+        if np.any((basis == 1) | (basis == 2)):
+            apply_1q(rotated, np.stack([_BASIS_CHANGE[int(b)] for b in basis]), "numpy")
+        parity = walsh_hadamard(probabilities(rotated, "numpy"))
+        out[idx] = sign[idx] * parity[support[idx]]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # simulation
 # ---------------------------------------------------------------------------------------------
@@ -791,7 +864,9 @@ def _simulate_numpy(ansatz: QAOAAnsatz, params: np.ndarray, dtype: np.dtype) -> 
     return state
 
 
-def _circuit_state(ansatz: CircuitAnsatz, params: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _circuit_state(
+    ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray, dtype: np.dtype
+) -> np.ndarray:
     """Aer statevector of the bound circuit (transpiled once per ansatz, cached)."""
     qc = ansatz.circuit()
     if params.size != qc.num_parameters:
@@ -888,7 +963,7 @@ class ExactBackend(Backend):
             self.dtype,
             _engine(self.engine, ansatz.n_qubits),
             self.max_bytes,
-            isinstance(ansatz, CircuitAnsatz),
+            not isinstance(ansatz, QAOAAnsatz),
         )
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
@@ -929,6 +1004,35 @@ class ExactBackend(Backend):
         samples = np.random.default_rng(seed).choice(probs.size, size=int(shots), p=probs)
         states, counts = np.unique(samples, return_counts=True)
         return Distribution(states=states, probs=counts / shots, exact=False, shots=int(shots))
+
+    def statevector(self, ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray) -> np.ndarray:
+        """The state of a circuit ansatz at ``params`` (Aer statevector), memory-checked."""
+        check_memory(ansatz.n_qubits, self.dtype, "numpy", self.max_bytes, True)
+        return _circuit_state(ansatz, np.asarray(params, dtype=float).ravel(), self.dtype)
+
+    def pauli_expectations(
+        self, ansatz: PauliAnsatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray:
+        """Exact ⟨P_k⟩ of all the ansatz's Paulis from one statevector (grouped WHT)."""
+        state = self.statevector(ansatz, params)
+        cache = _cache(ansatz)
+        if cache.get("pauli_groups_of") is not ansatz.paulis:
+            cache.update(pauli_groups=pauli_groups(ansatz.paulis), pauli_groups_of=ansatz.paulis)
+        return pauli_expectations(state, ansatz.paulis, cache["pauli_groups"])
+
+    def sample_circuits(
+        self, circuits: list, *, shots: int, seed: int | None = None
+    ) -> list[Distribution]:
+        """``shots`` samples of each bound circuit from its exact statevector (seeded)."""
+        rng = np.random.default_rng(seed)
+        out = []
+        for qc in circuits:
+            state = self.statevector(CircuitAnsatz(qubo=None, qc=qc), np.zeros(0))
+            probs = probabilities(state, "numpy")
+            draws = rng.choice(probs.size, size=int(shots), p=probs / probs.sum())
+            states, counts = np.unique(draws, return_counts=True)
+            out.append(Distribution(states, counts / shots, exact=False, shots=int(shots)))
+        return out
 
     def info(self) -> dict:
         return {

@@ -241,7 +241,8 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
             row["repaired"] = True
             quality = evaluate(problem, x)
         row.update(quality)
-        for key in ("depth", "two_qubit_gates", "shots", "backend"):
+        # n_qubits: the physical qubits (fewer than the QUBO's bits for PCE and QRAO)
+        for key in ("depth", "two_qubit_gates", "shots", "backend", "n_qubits"):
             if result.info.get(key) is not None:
                 row[key] = result.info[key]
         row.update(

@@ -109,6 +109,7 @@ class _Plan:
     encoder_params: dict[str, Any]
     backend: str
     solver: str
+    solver_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,6 +149,11 @@ class Suite:
                 sizes[key] = _qubits(plan)
             n_qubits, reason = sizes[key]
             memory = None
+            if n_qubits is not None and get_solver(plan.solver).qubits is not None:
+                pkey = (key, plan.solver, json.dumps(plan.solver_params, default=str))
+                if pkey not in sizes:
+                    sizes[pkey] = (_physical_qubits(plan, n_qubits), "")
+                n_qubits = sizes[pkey][0]
             if n_qubits is not None:
                 memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
             out.append({
@@ -643,7 +649,15 @@ class _Builder:
 def _plan(prep: Prepared, problem: Problem) -> _Plan:
     """The dry-run facts of a prepared run."""
     backend = prep.solver_params.get("backend") or CLASSICAL
-    return _Plan(prep.spec, problem, prep.encoder, prep.encoder_params, backend, prep.solver.name)
+    return _Plan(
+        prep.spec,
+        problem,
+        prep.encoder,
+        prep.encoder_params,
+        backend,
+        prep.solver.name,
+        prep.solver_params,
+    )
 
 
 def _size_key(plan: _Plan) -> tuple:
@@ -696,14 +710,24 @@ def _qubits(plan: _Plan) -> tuple[int | None, str]:
     return encoding.n_qubits, ""
 
 
+def _physical_qubits(plan: _Plan, encoded: int) -> int:
+    """Qubits the run's circuits act on: the encoded size, or what a compressed solver needs."""
+    hook = get_solver(plan.solver).qubits
+    enc = plan.encoder
+    if hook is None or enc is None or enc.name not in ENCODERS:
+        return encoded
+    encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
+    return int(hook(encoding.qubo, plan.solver_params))
+
+
 def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[int | None, str]:
     """(peak bytes or None when small, reason it would not fit or "")."""
     from qbench.hardware.aer import MPS_MAX_QUBITS, statevector_bytes
     from qbench.hardware.exact import required_bytes
-    from qbench.solvers import vqe
+    from qbench.solvers import qaoa
 
     if backend == "exact":
-        circuit = solver in {s.name for s in vqe.SOLVERS}
+        circuit = solver not in {s.name for s in qaoa.SOLVERS}  # Aer builds circuit states
         memory = required_bytes(n, circuit=circuit)
         what = f"exact simulation of {n} qubits"
     elif backend in ("aer_statevector", "aer_shots"):

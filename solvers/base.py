@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from qbench.params import Component
+from qbench.program import BinaryProgram
 
 STATUSES = ("optimal", "feasible", "timeout", "infeasible", "error")
 
@@ -41,5 +42,8 @@ class Solver(Component):
     """A registered solver: its name, declared parameters, description and solve function."""
 
     solve: Callable[..., SolveResult] = None
+    #: physical qubits the solver needs for a QUBO and its parameters, when that is not the
+    #: QUBO's bit count (the qubit-compressed solvers PCE and QRAO); used by dry runs
+    qubits: Callable[[BinaryProgram, dict[str, Any]], int] | None = None
 
     role = "solver"
