@@ -239,3 +239,39 @@ def distribution_from_counts(counts, n: int) -> Distribution:
     if shots == 0:
         raise ValueError("no samples: the counts are empty")
     return Distribution(states=states_array(keys, n), probs=freq / shots, exact=False, shots=shots)
+
+
+#: two-qubit gates :func:`brickwork_ansatz` accepts
+BRICKWORK_ENTANGLERS = ("cx", "cz")
+
+
+def brickwork_ansatz(n_qubits: int, depth: int, entangler: str = "cx") -> QuantumCircuit:
+    """A brickwork circuit: RY·RZ on every qubit, then ``depth`` layers of entanglers and rotations.
+
+    Layer l applies the entangler to the neighbour pairs (q, q+1) with q ≡ l (mod 2) — the bricks
+    of alternate layers are offset by one qubit, so two layers couple every neighbour pair and
+    the light cone grows by one qubit per layer at two-qubit depth 1 per layer — followed by
+    RY(θ) then RZ(φ) on every qubit. Parameters ``θ`` of length ``2 n (depth + 1)``, layer by
+    layer: RY angles of qubits 0..n-1, then RZ angles (the layout of ``ry_rz_cx``).
+    """
+    if n_qubits < 1:
+        raise ValueError(f"n_qubits must be >= 1, got {n_qubits}")
+    if depth < 0:
+        raise ValueError(f"depth must be >= 0, got {depth}")
+    if entangler not in BRICKWORK_ENTANGLERS:
+        raise ValueError(
+            f"unknown entangler {entangler!r}; allowed: {', '.join(BRICKWORK_ENTANGLERS)}"
+        )
+    n = n_qubits
+    theta = ParameterVector("θ", 2 * n * (depth + 1))
+    qc = QuantumCircuit(n, name=f"brickwork-d{depth}")
+    for layer in range(depth + 1):
+        if layer:
+            for q in range((layer - 1) % 2, n - 1, 2):
+                getattr(qc, entangler)(q, q + 1)
+        base = 2 * n * layer
+        for j in range(n):
+            qc.ry(theta[base + j], j)
+        for j in range(n):
+            qc.rz(theta[base + n + j], j)
+    return qc
