@@ -18,7 +18,8 @@ from qbench.errors import QbenchError
 
 #: the columns `qbench solve` prints (the JSON output carries the whole row)
 SOLVE_COLUMNS = (
-    "instance", "problem", "n_vars", "encoder", "n_qubits", "solver", "backend", "seed",
+    "instance", "problem", "n_vars", "encoder", "preprocess", "n_qubits", "solver", "backend",
+    "seed",
     "objective", "best_known", "gap_pct", "feasible", "p_feasible", "status", "time_total_s",
 )  # fmt: skip
 
@@ -62,7 +63,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         params["solver.backend"] = args.backend
     rows = [
         run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder,
-            repair=args.repair)
+            repair=args.repair, preprocess=args.preprocess)
         for spec in args.specs
     ]  # fmt: skip
     if args.json:
@@ -194,9 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="repair an infeasible answer with the problem's repair (recorded in the row)",
     )
+    p.add_argument(
+        "--preprocess",
+        default="none",
+        help="none, or shrink: merge correlated qubits of the encoder's QUBO until it fits "
+        "shrink.target (options shrink.KEY=VALUE via --set; implies --repair)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="encoder or solver parameter (encoder.KEY / solver.KEY to force), "
-                        "repeatable")  # fmt: skip
+                   help="encoder or solver parameter (encoder.KEY / solver.KEY to force; "
+                        "shrink.KEY for --preprocess shrink), repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed of the run")
     p.add_argument("--json", action="store_true", help="print each row as one JSON object")
     p.set_defaults(func=cmd_solve)

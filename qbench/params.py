@@ -32,6 +32,8 @@ class Param:
                 if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                     raise ValueError(raw)
                 value = low in ("1", "true", "yes", "on")
+            elif self.choices is not None and raw in self.choices:
+                value = raw  # e.g. the choice "none", not the null value
             elif isinstance(raw, str) and raw.strip().lower() in ("none", "null", ""):
                 value = None
             else:

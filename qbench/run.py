@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from qbench import shrinking
 from qbench.encoders import Encoding, get_encoder, lagrangian
 from qbench.errors import ConfigError, QbenchError
 from qbench.hardware import get_backend
@@ -22,6 +23,7 @@ from qbench.hardware.base import state_bits
 from qbench.params import Component
 from qbench.problems import Problem
 from qbench.provenance import provenance
+from qbench.shrinking import Shrunk
 from qbench.solvers import QUANTUM_SOLVERS, get_solver
 from qbench.solvers.qaoa import onehot_groups
 from qbench.spec import load_spec
@@ -29,11 +31,12 @@ from qbench.spec import load_spec
 #: columns of the row, in order (DESIGN.md "Result row"); provenance fields follow
 ROW_FIELDS = (
     "suite", "run_id", "problem", "instance", "n_vars", "encoder", "preprocess", "solver",
-    "backend", "seed", "params", "n_qubits", "n_slack", "depth", "depth_transpiled",
-    "two_qubit_gates", "shots", "n_evaluations", "iterations", "objective", "feasible",
-    "best_known", "gap_pct", "approx_ratio", "bound", "p_feasible", "p_optimal", "repaired",
-    "objective_raw", "feasible_raw", "time_encode_s", "time_solve_s", "time_total_s",
-    "qpu_time_s", "status", "solver_status", "error", "started_at", "finished_at",
+    "backend", "seed", "params", "n_qubits", "n_slack", "n_qubits_before", "shrink_ratio",
+    "depth", "depth_transpiled", "two_qubit_gates", "shots", "n_evaluations", "iterations",
+    "objective", "feasible", "best_known", "gap_pct", "approx_ratio", "bound", "p_feasible",
+    "p_optimal", "repaired", "repair_moves", "objective_raw", "feasible_raw", "time_encode_s",
+    "time_preprocess_s", "time_solve_s", "time_total_s", "qpu_time_s", "status",
+    "solver_status", "error", "started_at", "finished_at",
 )  # fmt: skip
 
 
@@ -49,6 +52,19 @@ def approx_ratio(problem: Problem, value: float | None) -> float | None:
     if value is None or opt is None or opt == 0 or value == 0 or (opt > 0) != (value > 0):
         return None
     return value / opt if problem.sense == "max" else opt / value
+
+
+def _shrink(problem: Problem, encoding: Encoding, options: dict[str, Any], seed: int) -> Shrunk:
+    """Shrink the encoding's QUBO; empirical correlations come from simulated-annealing samples."""
+    from qbench.solvers import sa
+
+    samples = None
+    if options["correlations"] == "samples":
+
+        def samples(qubo, s):
+            return sa.sample(qubo, seed=s)
+
+    return shrinking.shrink_problem(problem, encoding, seed=seed, samples=samples, **options)
 
 
 def _number(value: Any) -> Any:
@@ -73,12 +89,19 @@ def evaluate(problem: Problem, x: np.ndarray | None) -> dict[str, Any]:
 
 
 def distribution_quality(
-    problem: Problem, encoding: Encoding, states: np.ndarray, probs: np.ndarray
+    problem: Problem,
+    encoding: Encoding,
+    states: np.ndarray,
+    probs: np.ndarray,
+    shrunk: Shrunk | None = None,
 ) -> dict[str, float | None]:
     """p_feasible and p_optimal: probability mass of final states that decode to feasible /
-    best-known solutions of the original problem."""
+    best-known solutions of the original problem (states of a shrunken QUBO expanded first)."""
     probs = np.asarray(probs, dtype=float)
-    bits = state_bits(states, encoding.n_qubits)
+    if shrunk is None:
+        bits = state_bits(states, encoding.n_qubits)
+    else:
+        bits = np.atleast_2d(shrunk.expand(state_bits(states, shrunk.n_after)))
     objective, feasible = encoding.evaluate(problem, bits)
     total = probs.sum()
     p_opt = None
@@ -130,6 +153,8 @@ class Prepared:
     seed: int
     repair: bool
     config: dict[str, Any]
+    #: graph-shrinking options (qbench.shrinking.parse_options), None without preprocessing
+    shrink: dict[str, Any] | None = None
 
     @property
     def run_id(self) -> str:
@@ -143,14 +168,23 @@ def prepare(
     seed: int = 0,
     encoder: str | None = None,
     repair: bool = False,
+    preprocess: str | None = None,
 ) -> Prepared:
     """Load the instance and validate names and parameters, before any solving; QbenchError on
-    bad input. The canonical config (defaults filled in) is what ``run_id`` hashes."""
+    bad input. The canonical config (defaults filled in) is what ``run_id`` hashes.
+
+    ``preprocess="shrink"`` shrinks the encoder's QUBO (options: ``shrink.KEY`` params) and
+    turns ``repair`` on: an expanded answer is verified and repaired on the original problem.
+    """
     problem = load_spec(spec)
     chosen = get_solver(solver)
     if encoder is None and chosen.name in QUANTUM_SOLVERS:
         encoder = "qubo"
     enc = None if encoder in (None, "none") else get_encoder(encoder)
+    params = dict(params or {})
+    shrink_raw = {k[7:]: params.pop(k) for k in list(params) if k.startswith("shrink.")}
+    shrink_options = _shrink_options(preprocess, shrink_raw, enc, chosen)
+    repair = repair or shrink_options is not None
     if enc is not None and enc.name == "lagrangian":
         meta = Component("lagrangian", lagrangian.PARAMS, "multiplier search")
         meta_raw, solver_raw = split_params(params or {}, meta, chosen)
@@ -162,11 +196,46 @@ def prepare(
     if solver_params.get("backend") is not None:
         get_backend(solver_params["backend"])  # an unknown name fails here, before any work
     all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
-    config = {"instance": spec, "encoder": enc and enc.name, "preprocess": None,
+    preprocess_config = shrink_options and {"name": "shrink", **shrink_options}
+    config = {"instance": spec, "encoder": enc and enc.name, "preprocess": preprocess_config,
               "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
     if repair:
         config["repair"] = True
-    return Prepared(spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config)
+    return Prepared(
+        spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config, shrink_options
+    )
+
+
+#: what ``preprocess`` accepts
+PREPROCESSORS = ("none", "shrink")
+
+
+def _shrink_options(
+    preprocess: str | None, raw: dict[str, Any], enc: Component | None, solver: Component
+) -> dict[str, Any] | None:
+    """Validated shrinking options, None without preprocessing; ConfigError on misuse."""
+    if preprocess in (None, "none"):
+        if raw:
+            keys = ", ".join(f"shrink.{k}" for k in sorted(raw))
+            raise ConfigError(f"{keys} given without preprocess 'shrink' (--preprocess shrink)")
+        return None
+    if preprocess != "shrink":
+        raise ConfigError(f"unknown preprocess {preprocess!r}; allowed: {', '.join(PREPROCESSORS)}")
+    if enc is None or enc.name == "lagrangian":
+        raise ConfigError(
+            "preprocess 'shrink' works on an encoder's QUBO: use --encoder qubo or unbalanced"
+        )
+    if solver.name == "xy_qaoa":
+        raise ConfigError("xy_qaoa cannot run on a shrunken QUBO: merges break its one-hot rows")
+    return shrinking.parse_options(raw)
+
+
+def preprocess_label(options: dict[str, Any] | None) -> str:
+    """The row's ``preprocess``: none, shrink-plain, shrink-adaptive (+ -aware with rules)."""
+    if options is None:
+        return "none"
+    aware = "-aware" if options.get("rules") == "constraints" else ""
+    return f"shrink-{options['mode']}{aware}"
 
 
 def run(
@@ -177,6 +246,7 @@ def run(
     encoder: str | None = None,
     suite: str | None = None,
     repair: bool = False,
+    preprocess: str | None = None,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, solver, seed) and return its row; bad input raises QbenchError.
 
@@ -187,7 +257,8 @@ def run(
     infeasible answer and records it (``repaired``, ``objective_raw``, ``feasible_raw``).
     """
     t0 = time.perf_counter()
-    return execute(prepare(spec, solver, params, seed, encoder, repair), suite=suite, t0=t0)
+    prep = prepare(spec, solver, params, seed, encoder, repair, preprocess)
+    return execute(prep, suite=suite, t0=t0)
 
 
 def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -> dict[str, Any]:
@@ -200,7 +271,8 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
     row.update(
         suite=suite, run_id=prep.run_id, problem=problem.kind,
         instance=problem.name or prep.spec, n_vars=problem.n_vars,
-        encoder=enc.name if enc else "none", preprocess="none", solver=chosen.name,
+        encoder=enc.name if enc else "none", preprocess=preprocess_label(prep.shrink),
+        solver=chosen.name,
         backend="classical", seed=seed, params=json.dumps(prep.config["params"], sort_keys=True),
         best_known=problem.best_known, repaired=False,
     )  # fmt: skip
@@ -224,21 +296,37 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
             extra = {}
             if chosen.name == "xy_qaoa":  # the one-hot rows of the original program
                 extra["groups"], extra["initial_state"] = onehot_groups(problem.program)
-            result = chosen.solve(encoding.qubo, seed=seed, **solver_params, **extra)
-            x = None if result.x is None else encoding.decode(result.x)
+            qubo, shrunk = encoding.qubo, None
+            if prep.shrink is not None:
+                t_pre = time.perf_counter()
+                shrunk = _shrink(problem, encoding, prep.shrink, seed)
+                qubo = shrunk.qubo
+                row.update(
+                    n_qubits_before=encoding.n_qubits, n_qubits=shrunk.n_after,
+                    shrink_ratio=shrunk.shrink_ratio,
+                    time_preprocess_s=time.perf_counter() - t_pre,
+                )  # fmt: skip
+            result = chosen.solve(qubo, seed=seed, **solver_params, **extra)
+            x = None
+            if result.x is not None:
+                x = encoding.decode(result.x if shrunk is None else shrunk.expand(result.x))
             bound = None  # the solver's bound is on the QUBO energy, not the problem
             if "final_states" in result.info:
                 row.update(distribution_quality(
-                    problem, encoding, result.info["final_states"], result.info["final_probs"]
+                    problem, encoding, result.info["final_states"], result.info["final_probs"],
+                    shrunk,
                 ))  # fmt: skip
     except QbenchError as exc:
         row.update(status="error", error=str(exc))
     else:
         quality = evaluate(problem, x)
         row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"])
+        if repair and x is not None:
+            row["repair_moves"] = 0
         if repair and x is not None and not quality["feasible"]:
-            x = problem.repair(x)
+            x_raw, x = x, problem.repair(x)
             row["repaired"] = True
+            row["repair_moves"] = int(np.count_nonzero(np.asarray(x) != np.asarray(x_raw)))
             quality = evaluate(problem, x)
         row.update(quality)
         # n_qubits: the physical qubits (fewer than the QUBO's bits for PCE and QRAO)
@@ -255,8 +343,9 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
             row["status"] = "ok" if row["feasible"] else "infeasible"
         row["error"] = result.info.get("error")
     t2 = time.perf_counter()
+    before = (row["time_encode_s"] or 0.0) + (row["time_preprocess_s"] or 0.0)
     row.update(
-        time_solve_s=t2 - t1 - (row["time_encode_s"] or 0.0), time_total_s=t2 - t0,
+        time_solve_s=t2 - t1 - before, time_total_s=t2 - t0,
         started_at=started.isoformat(), finished_at=datetime.now(UTC).isoformat(),
     )  # fmt: skip
     row.update(provenance())

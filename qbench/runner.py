@@ -49,8 +49,8 @@ from qbench.suite import RunConfig, Suite, load_suite
 POLL_S = 0.05
 #: columns `qbench run --dry-run` prints
 DRY_RUN_COLUMNS = (
-    "run_id", "instance", "encoder", "solver", "backend", "seed", "n_qubits", "memory_bytes",
-    "fits", "reason",
+    "run_id", "instance", "encoder", "preprocess", "solver", "backend", "seed", "n_qubits",
+    "memory_bytes", "fits", "reason",
 )  # fmt: skip
 FAILED = ("error", "timeout")
 

@@ -11,6 +11,8 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     repair = false                 # optional: repair infeasible answers (recorded in the row)
     encoders = ["none"]            # default encoders of solvers that set none of their own;
                                    # items: a name or a table {name = "qubo", penalty = "tight"}
+    preprocess = ["none"]          # default preprocessing of solvers that set none: "none" or
+                                   # a table {name = "shrink", mode = ["plain", "adaptive"]}
     instances = [                  # shipped names, files, generator specs (strings) or tables
       "pet3", "1tc.16", "mdkp:n=12,m=3,seed=1", "path/to/file.tsp",
       { problem = "mdkp", n = [8, 10, 12], m = 2, seed = 1 },  # a generator; lists sweep
@@ -23,6 +25,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     [[solvers]]
     name = "qaoa"
     encoders = ["qubo"]            # per-solver override (names or tables)
+    preprocess = ["none", "shrink"]  # per-solver override (names or tables)
     backend = "exact"              # any solver parameter; a list value sweeps
     p = [1, 2]
     "encoder.penalty" = "tight"    # a quoted "encoder."/"solver." prefix forces the routing
@@ -31,7 +34,8 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     solver = "qaoa"                # fields: instance, problem, solver, encoder, backend;
     problem = ["tsp", "qap"]       # a list matches any of its values
 
-Expansion: instances × (each solver × its encoders × its parameter sweep) × seeds, minus the
+Expansion: instances × (each solver × its encoders × its preprocessing × its parameter sweep) ×
+seeds, minus the
 exclusions, duplicates (same ``run_id``) dropped. Lists sweep as a Cartesian product, in
 generator tables, encoder tables and solver tables alike. A generator table becomes the spec
 string ``"mdkp:n=8,m=2,seed=1"`` (the generator's parameter order, ``seed`` last, whatever the
@@ -65,13 +69,15 @@ from qbench.hardware import backend_names, get_backend
 from qbench.memory import available_memory
 from qbench.params import Component, Param
 from qbench.problems import PROBLEMS, Problem, generator_params, problem_class
-from qbench.run import Prepared, prepare, run_id, split_params
+from qbench.run import PREPROCESSORS, Prepared, prepare, preprocess_label, run_id, split_params
+from qbench.shrinking import RULE_CHOICES as RULES
+from qbench.shrinking.merge import MODES, resolve_target
 from qbench.solvers import QUANTUM_SOLVERS, SOLVERS, get_solver
 from qbench.spec import load_spec
 
 TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
-            "encoders", "instances", "solvers", "exclude")  # fmt: skip
-EXCLUDE_FIELDS = ("instance", "problem", "solver", "encoder", "backend")
+            "encoders", "preprocess", "instances", "solvers", "exclude")  # fmt: skip
+EXCLUDE_FIELDS = ("instance", "problem", "solver", "encoder", "preprocess", "backend")
 #: the backend of solvers without a backend parameter (rows and exclusions say so)
 CLASSICAL = "classical"
 
@@ -91,11 +97,18 @@ class RunConfig:
     seed: int
     repair: bool
     run_id: str
+    preprocess: str | None = None
 
     def prepare(self) -> Prepared:
         """Load and validate the run (``qbench.run.prepare``); QbenchError on bad input."""
         return prepare(
-            self.spec, self.solver, dict(self.params), self.seed, self.encoder, self.repair
+            self.spec,
+            self.solver,
+            dict(self.params),
+            self.seed,
+            self.encoder,
+            self.repair,
+            self.preprocess,
         )
 
 
@@ -110,6 +123,7 @@ class _Plan:
     backend: str
     solver: str
     solver_params: dict[str, Any] = field(default_factory=dict)
+    shrink: dict[str, Any] | None = None
 
 
 @dataclass
@@ -149,6 +163,8 @@ class Suite:
                 sizes[key] = _qubits(plan)
             n_qubits, reason = sizes[key]
             memory = None
+            if n_qubits is not None and plan.shrink is not None:  # the shrunken QUBO's size
+                n_qubits = resolve_target(plan.shrink["target"], n_qubits)
             if n_qubits is not None and get_solver(plan.solver).qubits is not None:
                 pkey = (key, plan.solver, json.dumps(plan.solver_params, default=str))
                 if pkey not in sizes:
@@ -158,7 +174,8 @@ class Suite:
                 memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
             out.append({
                 "run_id": cfg.run_id, "instance": cfg.spec,
-                "encoder": enc.name if enc else "none", "solver": cfg.solver,
+                "encoder": enc.name if enc else "none",
+                "preprocess": preprocess_label(plan.shrink), "solver": cfg.solver,
                 "backend": plan.backend, "seed": cfg.seed, "n_qubits": n_qubits,
                 "memory_bytes": memory, "fits": not reason, "reason": reason,
             })  # fmt: skip
@@ -271,8 +288,9 @@ class _Builder:
             self.error("repair", f"must be true or false, got {repair!r}")
         out = self.out_folder(name)
         default_encoders = self.encoders(data.get("encoders", ["none"]), "encoders")
+        default_pre = self.preprocessing(data.get("preprocess", ["none"]), "preprocess")
         specs = self.instances()
-        solvers = self.solvers(default_encoders)
+        solvers = self.solvers(default_encoders, default_pre)
         excludes = self.excludes()
         self.check_excluded_instances(excludes, specs)
         runs, plans = self.expand(specs, solvers, seeds, bool(repair), excludes)
@@ -367,6 +385,41 @@ class _Builder:
                     self.check_param(f"{at}.{key}", comp, key, v)
                 values[key] = vals
             out.extend(_Encoder(name, combo, at) for combo in _product(values))
+        return out
+
+    def preprocessing(self, value: Any, where: str) -> list[_Encoder]:
+        """Preprocessing items ("none", "shrink" or {name = "shrink", ...} tables, list values
+        sweep) → one choice per combo, its options as ``shrink.KEY`` parameters."""
+        from qbench import shrinking
+
+        items = [value] if isinstance(value, str | dict) else value
+        if not isinstance(items, list) or not items:
+            self.error(where, f"must be a non-empty list of 'none', 'shrink' or tables: {value!r}")
+            return []
+        out: list[_Encoder] = []
+        for i, item in enumerate(items):
+            at = f"{where}[{i}]"
+            if isinstance(item, str):
+                item = {"name": item}
+            if not isinstance(item, dict) or item.get("name") not in PREPROCESSORS:
+                self.error(at, f"expected 'none', 'shrink' or a table name = 'shrink': {item!r}")
+                continue
+            raw = {k: v for k, v in item.items() if k != "name"}
+            if item["name"] == "none":
+                for key in raw:
+                    self.error(f"{at}.{key}", "preprocess 'none' takes no parameters")
+                out.append(_Encoder(None, {}, at))
+                continue
+            values: dict[str, list[Any]] = {}
+            for key, val in raw.items():
+                vals = self.values(f"{at}.{key}", val)
+                for v in vals:
+                    self.check_param(f"{at}.{key}", shrinking.COMPONENT, key, v)
+                values[key] = vals
+            out.extend(
+                _Encoder("shrink", {f"shrink.{k}": v for k, v in combo.items()}, at)
+                for combo in _product(values)
+            )
         return out
 
     # -- parameters ---------------------------------------------------------------------------
@@ -496,8 +549,11 @@ class _Builder:
 
     # -- solvers ------------------------------------------------------------------------------
 
-    def solvers(self, default: list[_Encoder]) -> list[tuple[str, str, list[_Encoder], list]]:
-        """(key path, solver name, encoder choices, parameter combos) per solver table."""
+    def solvers(
+        self, default: list[_Encoder], default_pre: list[_Encoder]
+    ) -> list[tuple[str, str, list[_Encoder], list[_Encoder], list]]:
+        """(key path, solver name, encoder choices, preprocessing choices, parameter combos) per
+        solver table."""
         items = self.data.get("solvers")
         if not isinstance(items, list) or not items:
             self.error("solvers", "required: at least one [[solvers]] table with a name")
@@ -520,16 +576,19 @@ class _Builder:
             encoders = default
             if "encoders" in table:
                 encoders = self.encoders(table["encoders"], f"{at}.encoders")
+            pre = default_pre
+            if "preprocess" in table:
+                pre = self.preprocessing(table["preprocess"], f"{at}.preprocess")
             values: dict[str, list[Any]] = {}
             for key, value in table.items():
-                if key in ("name", "encoders"):
+                if key in ("name", "encoders", "preprocess"):
                     continue
                 vals = self.values(f"{at}.{key}", value)
                 values[key] = vals
                 for v in vals:
                     for enc in {e.name for e in encoders}:
                         self.check_routed(f"{at}.{key}", solver, enc, key, v)
-            out.append((at, name, encoders, _product(values)))
+            out.append((at, name, encoders, pre, _product(values)))
         return out
 
     def check_routed(self, where: str, solver: Component, enc: str | None, key: str, v: Any):
@@ -602,17 +661,18 @@ class _Builder:
         earlier = bool(self.problems)  # then prepare's errors mostly repeat them: not reported
         seen: set[tuple[str, str]] = set()
         grid = [
-            (spec, at, solver, enc, combo)
+            (spec, at, solver, enc, pre, combo)
             for spec, _ in specs
-            for at, solver, encoders, combos in solvers
+            for at, solver, encoders, pres, combos in solvers
             for enc in encoders
+            for pre in pres
             for combo in combos
         ]
-        for spec, at, solver, enc, combo in grid:
+        for spec, at, solver, enc, pre, combo in grid:
             problem = self.loaded[spec]
-            params = {**{f"encoder.{k}": v for k, v in enc.params.items()}, **combo}
+            params = {**{f"encoder.{k}": v for k, v in enc.params.items()}, **pre.params, **combo}
             try:
-                prep = prepare(spec, solver, params, seeds[0], enc.name, repair)
+                prep = prepare(spec, solver, params, seeds[0], enc.name, repair, pre.name)
             except QbenchError as exc:
                 if not earlier:
                     self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
@@ -627,12 +687,19 @@ class _Builder:
                     seen.add((where, reason))
                     self.error(where, f"instance {spec!r}: {reason}")
                 continue
+            if plan.shrink is not None:
+                try:
+                    resolve_target(plan.shrink["target"], self.sizes[key][0])
+                except ConfigError as exc:
+                    self.error(pre.where, f"instance {spec!r}: {exc}")
+                    continue
             fields = {
                 "instance": {spec, problem.name},
                 "problem": {problem.kind},
                 "solver": {solver},
                 "encoder": {plan.encoder.name if plan.encoder else "none"},
                 "backend": {plan.backend},
+                "preprocess": {preprocess_label(prep.shrink)},
             }
             if any(all(fields[k] & v for k, v in rule.items()) for _, rule in excludes):
                 continue
@@ -640,7 +707,9 @@ class _Builder:
                 rid = run_id({**prep.config, "seed": seed})
                 if rid not in plans:
                     plans[rid] = plan
-                    runs.append(RunConfig(spec, solver, enc.name, params, seed, repair, rid))
+                    runs.append(
+                        RunConfig(spec, solver, enc.name, params, seed, repair, rid, pre.name)
+                    )
         if not runs and not self.problems:
             self.error("exclude", "the exclusions remove every run of the suite")
         return runs, plans
@@ -657,6 +726,7 @@ def _plan(prep: Prepared, problem: Problem) -> _Plan:
         backend,
         prep.solver.name,
         prep.solver_params,
+        prep.shrink,
     )
 
 
@@ -688,6 +758,9 @@ def _exclude_value_error(key: str, value: str) -> str | None:
             get_encoder(value)
     except ConfigError as exc:
         return str(exc)
+    labels = ("none", *(preprocess_label({"mode": m, "rules": r}) for m in MODES for r in RULES))
+    if key == "preprocess" and value not in labels:
+        return f"unknown preprocess {value!r}; allowed: {', '.join(labels)}"
     if key == "backend" and value != CLASSICAL and value not in backend_names():
         return f"unknown backend {value!r}; allowed: {', '.join([CLASSICAL, *backend_names()])}"
     return None
@@ -717,7 +790,12 @@ def _physical_qubits(plan: _Plan, encoded: int) -> int:
     if hook is None or enc is None or enc.name not in ENCODERS:
         return encoded
     encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
-    return int(hook(encoding.qubo, plan.solver_params))
+    qubo = encoding.qubo
+    if plan.shrink is not None:  # what the solver sees: the shrunken QUBO
+        from qbench.run import _shrink
+
+        qubo = _shrink(plan.problem, encoding, plan.shrink, 0).qubo
+    return int(hook(qubo, plan.solver_params))
 
 
 def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[int | None, str]:

@@ -129,6 +129,35 @@ class _Annealer:
         return xt.T.copy()
 
 
+def _run_chains(
+    annealer: _Annealer,
+    seed: int | None,
+    num_reads: int,
+    num_sweeps: int,
+    beta_min: float | None = None,
+    beta_max: float | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """Final states (num_reads, n) of seeded chains from random starts, and the β range used."""
+    hot, cold = annealer.beta_range()
+    beta_min = hot if beta_min is None else float(beta_min)
+    beta_max = cold if beta_max is None else float(beta_max)
+    if not (0 < beta_min <= beta_max and np.isfinite(beta_max)):
+        raise ConfigError(f"solver 'sa': need 0 < beta_min <= beta_max, got {beta_min}, {beta_max}")
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, 2, size=(num_reads, annealer.n)).astype(float)
+    betas = np.geomspace(beta_min, beta_max, num_sweeps)
+    X = annealer.anneal(start, betas, rng) if annealer.n else start
+    return X, beta_min, beta_max
+
+
+def sample(
+    qubo: BinaryProgram, seed: int | None = None, num_reads: int = 64, num_sweeps: int = 200
+) -> np.ndarray:
+    """Final states (num_reads, n) of annealing chains on an unconstrained QUBO: low-energy
+    samples, e.g. the empirical correlations of graph shrinking."""
+    return _run_chains(_Annealer(qubo, 1.0), seed, int(num_reads), int(num_sweeps))[0]
+
+
 def solve(
     target: Any,
     *,
@@ -152,16 +181,8 @@ def solve(
     if not (np.isfinite(penalty) and penalty > 0):
         raise ConfigError(f"solver 'sa': penalty must be a positive number, got {penalty}")
     annealer = _Annealer(program, float(penalty))
-    hot, cold = annealer.beta_range()
-    beta_min = hot if beta_min is None else float(beta_min)
-    beta_max = cold if beta_max is None else float(beta_max)
-    if not (0 < beta_min <= beta_max and np.isfinite(beta_max)):
-        raise ConfigError(f"solver 'sa': need 0 < beta_min <= beta_max, got {beta_min}, {beta_max}")
-    rng = np.random.default_rng(seed)
+    X, beta_min, beta_max = _run_chains(annealer, seed, num_reads, num_sweeps, beta_min, beta_max)
     n = program.n_vars
-    start = rng.integers(0, 2, size=(num_reads, n)).astype(float)
-    betas = np.geomspace(beta_min, beta_max, num_sweeps)
-    X = annealer.anneal(start, betas, rng) if n else start
 
     feasible = np.atleast_1d(np.asarray(target.violations(X))) <= FEAS_TOL
     info = {
