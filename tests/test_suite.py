@@ -159,7 +159,8 @@ solver = "qaoaa"
         "solvers[1].name: unknown solver 'mipp'; allowed: brute,": "",
         "solvers[2].num_reads: solver 'sa': parameter num_reads='many' is not a valid int": "",
         "solvers[2].zz: solver 'sa': unknown parameter(s) zz; allowed: beta_max": "",
-        "exclude[0].color: unknown key; allowed: instance, problem, solver, encoder, preprocess, backend": "",
+        "exclude[0].color: unknown key; allowed: instance, problem, solver, encoder, "
+        "preprocess, backend": "",
         "exclude[0].solver: unknown solver 'qaoaa'": "",
     }
     for line in expected:
