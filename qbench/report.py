@@ -41,6 +41,13 @@ BOOLEAN_FIELDS = frozenset({"feasible", "feasible_raw", "repaired", "git_dirty"}
 #: plot kind -> (x column, y column, x label, y label, log y)
 KINDS: dict[str, tuple[str, str, str, str, bool]] = {
     "feasibility_vs_size": ("n_vars", "feasible", "problem variables", "fraction feasible", False),
+    "raw_feasibility_vs_size": (
+        "n_vars",
+        "feasible_raw",
+        "problem variables",
+        "fraction feasible before repair",
+        False,
+    ),
     "gap_vs_size": ("n_vars", "gap_pct", "problem variables", "gap to best known (%)", False),
     "gap_vs_qubits": ("n_qubits", "gap_pct", "qubits", "gap to best known (%)", False),
     "time_vs_qubits": ("n_qubits", "time_total_s", "qubits", "total time (s)", True),
@@ -214,13 +221,16 @@ def table(
 # ---------------------------------------------------------------------------- plot
 
 
-def _line_label(solver: Any, encoder: Any) -> str:
-    return str(solver) if _plain(encoder) in (None, "none") else f"{solver} + {encoder}"
+def _line_label(solver: Any, encoder: Any, preprocess: Any = None) -> str:
+    """The line of a run in plots: solver, then encoder and preprocessing when there are any."""
+    label = str(solver) if _plain(encoder) in (None, "none") else f"{solver} + {encoder}"
+    return label if _plain(preprocess) in (None, "none") else f"{label} + {preprocess}"
 
 
 def plot_data(df: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """What ``plot`` draws: per line ("solver" or "solver + encoder") and x, the mean y over the
-    runs (seeds and same-size instances; error rows left out), its standard error and count."""
+    """What ``plot`` draws: per line (solver [+ encoder] [+ preprocessing]) and x, the mean y
+    over the runs (seeds and same-size instances; error rows left out), its standard error and
+    count."""
     if kind not in KINDS:
         raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
     xcol, ycol, _, _, logy = KINDS[kind]
@@ -228,8 +238,9 @@ def plot_data(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     if missing:
         raise ConfigError(f"cannot plot {kind}: the rows have no column(s) {', '.join(missing)}")
     ok = df if "status" not in df else df[(df["status"] != "error").fillna(True)]
+    pre = ok["preprocess"] if "preprocess" in ok else [None] * len(ok)
     data = pd.DataFrame({
-        "line": [_line_label(s, e) for s, e in zip(ok["solver"], ok["encoder"])],
+        "line": [_line_label(s, e, p) for s, e, p in zip(ok["solver"], ok["encoder"], pre)],
         "x": _as_float(ok[xcol]).to_numpy(), "y": _as_float(ok[ycol]).to_numpy(),
     }).dropna()  # fmt: skip
     if logy:

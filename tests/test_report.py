@@ -40,7 +40,9 @@ ROWS = [
 
 @pytest.fixture
 def df():
-    return pd.DataFrame(ROWS)
+    frame = pd.DataFrame(ROWS)
+    frame["feasible_raw"] = frame["feasible"]  # no repair in these rows
+    return frame
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -154,7 +156,8 @@ def test_plot_writes_a_png_for_each_kind(df, tmp_path, kind):
 
 
 def test_plot_refuses_unknown_kinds_and_empty_data(df, tmp_path):
-    with pytest.raises(ConfigError, match="allowed: feasibility_vs_size, gap_vs_size"):
+    allowed = "allowed: feasibility_vs_size, raw_feasibility_vs_size, gap_vs_size"
+    with pytest.raises(ConfigError, match=allowed):
         plot(df, "pie", tmp_path / "x.png")
     errors_only = df[df["status"] == "error"]
     with pytest.raises(ConfigError, match="nothing to plot for gap_vs_qubits"):
