@@ -284,11 +284,14 @@ def test_shipped_suites_load_with_the_expected_runs():
 
     mdkp = load_suite(SUITES / "comparative-mdkp.toml")
     dry = mdkp.dry_run()
-    assert len(dry) == 12 * 5 * 3
+    assert len(dry) == 12 * 7 * 3
     by_solver = Counter((r["solver"], r["encoder"], r["fits"]) for r in dry)
     assert by_solver == {("mip", "none", True): 36, ("sa", "none", True): 36,
                          ("sa", "lagrangian", True): 36, ("qaoa", "qubo", False): 36,
-                         ("cvar_vqe", "qubo", False): 36}  # fmt: skip
+                         ("cvar_vqe", "qubo", False): 36, ("pce", "qubo", True): 36,
+                         ("qrao", "qubo", False): 36}  # fmt: skip
+    pce = {r["instance"]: r["n_qubits"] for r in dry if r["solver"] == "pce"}
+    assert (pce["hp1"], pce["hp2"], pce["pb4"], pce["pb5"]) == (7, 8, 6, 10)  # 60, 67, 45, 116
     qubits = {r["instance"]: r["n_qubits"] for r in dry if r["solver"] == "qaoa"}
     assert qubits == {
         "hp1": 60,
@@ -308,7 +311,10 @@ def test_shipped_suites_load_with_the_expected_runs():
 
     mis = load_suite(SUITES / "comparative-mis.toml")
     dry = mis.dry_run()
-    assert len(dry) == 6 * 4 * 3
+    assert len(dry) == 6 * 4 * 3 + 6 * 3 + 3 * 3  # + pce on all graphs, qrao up to 32 nodes
+    compressed = {(r["instance"], r["solver"]): r["n_qubits"]
+                  for r in dry if r["solver"] in ("pce", "qrao") and r["fits"]}  # fmt: skip
+    assert compressed[("1tc.64", "pce")] == 8 and compressed[("1tc.32", "qrao")] < 32
     quantum = {(r["instance"], r["solver"]): (r["backend"], r["fits"])
                for r in dry if r["solver"] in ("qaoa", "cvar_vqe")}  # fmt: skip
     for solver in ("qaoa", "cvar_vqe"):
