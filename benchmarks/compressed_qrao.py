@@ -157,6 +157,7 @@ def qrao_vs_qiskit(
                 "rounded_theirs": theirs["rounded"],
             }
         )
+        print(rows[-1], file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 
