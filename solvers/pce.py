@@ -68,7 +68,7 @@ from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import Solver, SolveResult
 from qbench.solvers.optimizers import METHODS, minimize
-from qbench.solvers.variational import POSTPROCESS, local_search, qubo_of
+from qbench.solvers.variational import POSTPROCESS, circuit_facts, postprocessed, qubo_of
 
 NAME = "pce"
 KS = (2, 3)
@@ -212,7 +212,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     from qiskit.quantum_info import PauliList
 
     from qbench.hardware.base import PauliAnsatz
-    from qbench.hardware.circuits import brickwork_ansatz, circuit_metrics
+    from qbench.hardware.circuits import brickwork_ansatz
 
     owner = f"solver {NAME!r}"
     known = {p.name: p.default for p in PARAMS}
@@ -295,10 +295,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     final_loss = loss(values)
     x_raw = decode(values)
     energy_raw = float(qubo.objective(x_raw.astype(float)))
-    x, moves = x_raw, 0
-    if p["postprocess"] != "none":
-        x, moves = local_search(qubo, x_raw, flips=2 if p["postprocess"] == "flip2" else 1)
-    metrics = circuit_metrics(ansatz.qc.assign_parameters(params_best))
+    x, post = postprocessed(qubo, x_raw, energy_raw, p["postprocess"])
     info = {
         "n_qubits": n,
         "n_vars": n_vars,
@@ -310,8 +307,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
         "alpha": alpha,
         "beta": beta,
         "nu": nu,
-        "depth": int(metrics["depth"]),
-        "two_qubit_gates": int(metrics["two_qubit_gates"]),
+        **circuit_facts(ansatz, params_best),
         "layers": depth,
         "optimizer": p["optimizer"],
         "restarts": restarts,
@@ -323,11 +319,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
         "params": [float(v) for v in params_best],
         "history": history,
         "shots": shots,
-        "x_raw": x_raw,
-        "energy_raw": energy_raw,
-        "postprocess": p["postprocess"],
-        "postprocessed": p["postprocess"] != "none",
-        "postprocess_moves": moves,
+        **post,
     }
     return SolveResult(
         x=x,

@@ -52,7 +52,7 @@ from qbench.solvers.optimizers import minimize
 from qbench.solvers.variational import (
     circuit_facts,
     common_params,
-    local_search,
+    postprocessed,
     qubo_of,
     settings_from,
 )
@@ -388,9 +388,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     energies = np.atleast_1d(qubo.objective(bits.astype(float)))
     best = np.lexsort((-counts, energies))[0]  # lowest energy, then most frequent
     x_raw, energy_raw = bits[best], float(energies[best])
-    x, moves = x_raw, 0
-    if settings.postprocess != "none":
-        x, moves = local_search(qubo, x_raw, flips=2 if settings.postprocess == "flip2" else 1)
+    x, post = postprocessed(qubo, x_raw, energy_raw, settings.postprocess)
     info = {
         "final_states": pack(bits),
         "final_probs": counts / counts.sum(),
@@ -414,11 +412,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
         "shots": settings.shots if rounding == "magic" else None,
         "n_evaluations": n_evaluations,
         "iterations": iterations,
-        "x_raw": x_raw,
-        "energy_raw": energy_raw,
-        "postprocess": settings.postprocess,
-        "postprocessed": settings.postprocess != "none",
-        "postprocess_moves": moves,
+        **post,
     }
     return SolveResult(
         x=x,

@@ -291,6 +291,24 @@ def local_search(qubo: BinaryProgram, x: np.ndarray, flips: int = 1) -> tuple[np
     return x.astype(np.int8), moves
 
 
+def postprocessed(
+    qubo: BinaryProgram, x_raw: np.ndarray, energy_raw: float, mode: str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The answer after optional local search (``mode`` none/flip1/flip2) and the info keys that
+    keep the raw quantum answer beside it (x_raw, energy_raw, postprocess, postprocessed,
+    postprocess_moves)."""
+    x, moves = x_raw, 0
+    if mode != "none":
+        x, moves = local_search(qubo, x_raw, flips=2 if mode == "flip2" else 1)
+    return x, {
+        "x_raw": x_raw,
+        "energy_raw": energy_raw,
+        "postprocess": mode,
+        "postprocessed": mode != "none",
+        "postprocess_moves": moves,
+    }
+
+
 def bits_of(state: int, n: int) -> np.ndarray:
     """The bitstring (qubit i = bit i) of one basis state index."""
     return state_bits(np.array([int(state)], dtype=object), n)[0].astype(np.int8)
@@ -396,9 +414,7 @@ class Run:
         n = ansatz.n_qubits
         x_raw = bits_of(int(sampled[best]), n)
         energy_raw = float(sample_energy[best])
-        x, moves = x_raw, 0
-        if s.postprocess != "none":
-            x, moves = local_search(ansatz.qubo, x_raw, flips=2 if s.postprocess == "flip2" else 1)
+        x, post = postprocessed(ansatz.qubo, x_raw, energy_raw, s.postprocess)
         final_states, final_probs, mass = states, probs, 1.0
         if dist.exact:
             keep = np.flatnonzero(probs > PROB_CUTOFF)
@@ -423,11 +439,7 @@ class Run:
             "backend_info": backend.info(),
             "params": [float(v) for v in params],
             "history": list(self.history),
-            "x_raw": x_raw,
-            "energy_raw": energy_raw,
-            "postprocess": s.postprocess,
-            "postprocessed": s.postprocess != "none",
-            "postprocess_moves": moves,
+            **post,
             "n_qubits": n,
             "shots": s.shots,
             **(info or {}),
