@@ -1,14 +1,20 @@
-"""Backends where circuits run: exact simulator, Aer, IBM Runtime (later).
+"""Backends where circuits run: exact simulator, Aer, noisy device models, IBM Runtime.
 
 ``get_backend("aer_mps", shots=2000, seed=1)`` builds a backend by name. Names of the form
-``kind:arg`` (``aer_noisy:<device>``, ``ibm:<backend>``) are reserved for noisy simulation and
-hardware and are refused with a clear ConfigError until they exist.
+``kind:arg`` are device backends (:mod:`qbench.hardware.ibm`): ``aer_noisy:<device>``,
+``ibm_local:<device>`` and ``ibm:<backend>``, with options such as ``optimization_level`` or
+``mitigation`` (``backend.KEY=VALUE`` on the command line).
 """
 
 from __future__ import annotations
 
 from qbench.errors import ConfigError
-from qbench.hardware.aer import AerMPSBackend, AerShotsBackend, AerStatevectorBackend
+from qbench.hardware.aer import (
+    AerBackend,
+    AerMPSBackend,
+    AerShotsBackend,
+    AerStatevectorBackend,
+)
 from qbench.hardware.base import Backend
 
 #: backend name -> class; "exact" is added on first use of get_backend (hardware/exact.py)
@@ -17,8 +23,8 @@ BACKENDS: dict[str, type[Backend]] = {
     AerMPSBackend.name: AerMPSBackend,
     AerShotsBackend.name: AerShotsBackend,
 }
-#: "kind:arg" backend families planned but not implemented yet, with what the arg names
-RESERVED_PREFIXES = {"aer_noisy": "device", "ibm": "backend"}
+#: "kind:arg" device-backend families, with what the arg names (qbench.hardware.ibm)
+FAMILIES = {"aer_noisy": "device", "ibm_local": "device", "ibm": "backend"}
 
 
 def _register_exact() -> None:
@@ -33,7 +39,7 @@ def _register_exact() -> None:
 
 
 def backend_names() -> list[str]:
-    """The backend names get_backend accepts now (plus the reserved ``kind:arg`` families)."""
+    """The plain backend names get_backend accepts (device families take ``kind:arg``)."""
     _register_exact()
     return sorted(BACKENDS)
 
@@ -41,19 +47,53 @@ def backend_names() -> list[str]:
 def get_backend(name: str, **options) -> Backend:
     """The backend called ``name``, built with ``options``; ConfigError lists allowed names."""
     names = backend_names()
-    allowed = ", ".join(names + [f"{k}:<{v}>" for k, v in RESERVED_PREFIXES.items()])
+    allowed = ", ".join(names + [f"{k}:<{v}>" for k, v in FAMILIES.items()])
     kind, sep, arg = str(name).partition(":")
     if sep:
-        if kind in RESERVED_PREFIXES:
-            raise ConfigError(
-                f"backend {name!r}: {kind}:<{RESERVED_PREFIXES[kind]}> backends are not "
-                f"available yet; available: {', '.join(names)}"
-            )
-        raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
+        if kind not in FAMILIES:
+            raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
+        from qbench.hardware.ibm import make_backend
+
+        return make_backend(name, **options)
+    if kind in FAMILIES:
+        raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
     cls = BACKENDS.get(name)
     if cls is None:
-        raise ConfigError(f"unknown backend {name!r}; allowed: {', '.join(names)}")
+        raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
     try:
         return cls(**options)
     except TypeError as exc:
         raise ConfigError(f"backend {name!r}: bad options {sorted(options)}: {exc}") from None
+
+
+def validate_backend(name: str) -> None:
+    """ConfigError unless ``name`` is a backend get_backend can build; connects to nothing."""
+    kind, sep, arg = str(name).partition(":")
+    if not sep:
+        if name not in backend_names():
+            get_backend(name)  # raises with the allowed names
+        return
+    if kind not in FAMILIES:
+        get_backend(name)
+    if not arg.strip():
+        raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
+    if kind in ("aer_noisy", "ibm_local"):
+        from qbench.hardware.ibm import device_key
+
+        device_key(arg)
+
+
+def open_backend(name: str, *, shots: int, options: dict | None = None) -> Backend:
+    """The backend a solver runs on: ``shots`` per estimate where the backend samples (Aer,
+    devices), device ``options`` (``backend.KEY`` parameters) for ``kind:arg`` names."""
+    options = dict(options or {})
+    if ":" in str(name):
+        return get_backend(name, shots=shots, **options)
+    if options:
+        from qbench.hardware.ibm import parse_options
+
+        parse_options(name, options)  # raises: plain backends take no device options
+    cls = BACKENDS.get(name)
+    if cls is not None and issubclass(cls, AerBackend):
+        return get_backend(name, shots=shots)
+    return get_backend(name)

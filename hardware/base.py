@@ -237,6 +237,10 @@ class Backend(ABC):
         """``shots`` measured samples of each bound circuit (no measurements in the circuits)."""
         raise NotImplementedError(f"backend {self.name!r} cannot sample circuits")
 
+    def close(self) -> None:
+        """Release what the backend holds open (an IBM Runtime session or batch); default: none."""
+        return None
+
     def info(self) -> dict:
         """Backend facts for the result row (name, method, device...)."""
         return {"backend": self.name}

@@ -275,3 +275,26 @@ def brickwork_ansatz(n_qubits: int, depth: int, entangler: str = "cx") -> Quantu
         for j in range(n):
             qc.rz(theta[base + n + j], j)
     return qc
+
+
+def ising_form(qc: QuantumCircuit) -> QuantumCircuit:
+    """``qc`` with every P/CP gate rewritten as RZ/RZZ rotations, equal up to global phase.
+
+    ``P(λ) = e^{iλ/2} RZ(λ)`` and ``CP(λ) = e^{iλ/4} RZ(λ/2)⊗RZ(λ/2) · RZZ(−λ/2)``. Hardware
+    transpilation needs this for parameterised QAOA: converting P/CP gives a symbolic global
+    phase that grows with every gate, and transpiling it takes minutes from p = 2 on.
+    """
+    out = qc.copy_empty_like()
+    out.global_phase = 0.0
+    for inst in qc.data:
+        name, qubits = inst.operation.name, inst.qubits
+        if name == "p":
+            out.rz(inst.operation.params[0], qubits[0])
+        elif name == "cp":
+            lam = inst.operation.params[0]
+            out.rz(lam / 2, qubits[0])
+            out.rz(lam / 2, qubits[1])
+            out.rzz(-lam / 2, qubits[0], qubits[1])
+        else:
+            out.append(inst)
+    return out

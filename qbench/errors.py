@@ -27,3 +27,7 @@ class ConfigError(QbenchError):
 
 class ResourceError(QbenchError):
     """A run refused up front because it would not fit (memory, size limits), with the numbers."""
+
+
+class HardwareError(QbenchError):
+    """A job on a device or service that failed, was cancelled or could not be submitted."""

@@ -18,8 +18,9 @@ import numpy as np
 from qbench import shrinking
 from qbench.encoders import Encoding, get_encoder, lagrangian
 from qbench.errors import ConfigError, QbenchError
-from qbench.hardware import get_backend
+from qbench.hardware import validate_backend
 from qbench.hardware.base import state_bits
+from qbench.hardware.ibm import parse_options
 from qbench.params import Component
 from qbench.problems import Problem
 from qbench.provenance import provenance
@@ -32,10 +33,12 @@ from qbench.spec import load_spec
 ROW_FIELDS = (
     "suite", "run_id", "problem", "instance", "n_vars", "encoder", "preprocess", "solver",
     "backend", "seed", "params", "n_qubits", "n_slack", "n_qubits_before", "shrink_ratio",
-    "depth", "depth_transpiled", "two_qubit_gates", "shots", "n_evaluations", "iterations",
+    "depth", "depth_transpiled", "two_qubit_gates", "two_qubit_gates_transpiled", "swaps",
+    "routing", "shots", "n_evaluations", "iterations",
     "objective", "feasible", "best_known", "gap_pct", "approx_ratio", "bound", "p_feasible",
     "p_optimal", "repaired", "repair_moves", "objective_raw", "feasible_raw", "time_encode_s",
-    "time_preprocess_s", "time_solve_s", "time_total_s", "qpu_time_s", "status",
+    "time_preprocess_s", "time_solve_s", "time_total_s", "qpu_time_s", "queue_time_s", "jobs",
+    "job_ids", "status",
     "solver_status", "error", "started_at", "finished_at",
 )  # fmt: skip
 
@@ -111,6 +114,16 @@ def distribution_quality(
     return {"p_feasible": float(probs[feasible].sum() / total), "p_optimal": p_opt}
 
 
+def device_facts(info: dict[str, Any]) -> dict[str, Any]:
+    """Row fields of a device backend's info: transpiled metrics and job bookkeeping."""
+    keys = ("depth_transpiled", "two_qubit_gates_transpiled", "swaps", "routing", "qpu_time_s",
+            "queue_time_s", "jobs")  # fmt: skip
+    out = {k: info[k] for k in keys if info.get(k) is not None}
+    if info.get("job_ids"):
+        out["job_ids"] = ",".join(info["job_ids"])
+    return out
+
+
 def split_params(
     params: dict[str, Any], encoder: Component | None, solver: Component
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -183,6 +196,7 @@ def prepare(
     enc = None if encoder in (None, "none") else get_encoder(encoder)
     params = dict(params or {})
     shrink_raw = {k[7:]: params.pop(k) for k in list(params) if k.startswith("shrink.")}
+    backend_raw = {k[8:]: params.pop(k) for k in list(params) if k.startswith("backend.")}
     shrink_options = _shrink_options(preprocess, shrink_raw, enc, chosen)
     repair = repair or shrink_options is not None
     if enc is not None and enc.name == "lagrangian":
@@ -193,8 +207,7 @@ def prepare(
         enc_raw, solver_raw = split_params(params or {}, enc, chosen)
         enc_params = enc.parse_params(enc_raw) if enc else {}
     solver_params = chosen.parse_params(solver_raw)
-    if solver_params.get("backend") is not None:
-        get_backend(solver_params["backend"])  # an unknown name fails here, before any work
+    _backend_options(solver_params, backend_raw, chosen)
     all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
     preprocess_config = shrink_options and {"name": "shrink", **shrink_options}
     config = {"instance": spec, "encoder": enc and enc.name, "preprocess": preprocess_config,
@@ -204,6 +217,22 @@ def prepare(
     return Prepared(
         spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config, shrink_options
     )
+
+
+def _backend_options(solver_params: dict[str, Any], raw: dict[str, Any], solver: Component) -> None:
+    """Check the backend name (no connection made) and fold ``backend.KEY`` options, validated,
+    into the solver's ``backend_options``; a run without options keeps no such key."""
+    options = dict(solver_params.pop("backend_options", None) or {})
+    options.update(raw)
+    name = solver_params.get("backend")
+    if name is None:
+        if options:
+            keys = ", ".join(f"backend.{k}" for k in sorted(options))
+            raise ConfigError(f"{keys}: solver {solver.name!r} runs no circuits on a backend")
+        return
+    validate_backend(name)  # an unknown name fails here, before any work
+    if options:
+        solver_params["backend_options"] = parse_options(name, options)
 
 
 #: what ``preprocess`` accepts
@@ -333,6 +362,7 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
         for key in ("depth", "two_qubit_gates", "shots", "backend", "n_qubits"):
             if result.info.get(key) is not None:
                 row[key] = result.info[key]
+        row.update(device_facts(result.info.get("backend_info") or {}))
         row.update(
             bound=bound, n_evaluations=result.n_evaluations, iterations=result.iterations,
             solver_status=result.status,

@@ -50,7 +50,7 @@ POLL_S = 0.05
 #: columns `qbench run --dry-run` prints
 DRY_RUN_COLUMNS = (
     "run_id", "instance", "encoder", "preprocess", "solver", "backend", "seed", "n_qubits",
-    "memory_bytes", "fits", "reason",
+    "memory_bytes", "circuits", "shots", "est_qpu_s", "fits", "reason",
 )  # fmt: skip
 FAILED = ("error", "timeout")
 

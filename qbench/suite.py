@@ -65,7 +65,7 @@ from typing import Any
 
 from qbench.encoders import ENCODERS, get_encoder, lagrangian
 from qbench.errors import ConfigError, QbenchError
-from qbench.hardware import backend_names, get_backend
+from qbench.hardware import FAMILIES, backend_names, validate_backend
 from qbench.memory import available_memory
 from qbench.params import Component, Param
 from qbench.problems import PROBLEMS, Problem, generator_params, problem_class
@@ -170,14 +170,17 @@ class Suite:
                 if pkey not in sizes:
                     sizes[pkey] = (_physical_qubits(plan, n_qubits), "")
                 n_qubits = sizes[pkey][0]
+            usage = dict.fromkeys(("circuits", "shots", "est_qpu_s"))
             if n_qubits is not None:
                 memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
+                if ":" in plan.backend:
+                    usage = _device_usage(plan)
             out.append({
                 "run_id": cfg.run_id, "instance": cfg.spec,
                 "encoder": enc.name if enc else "none",
                 "preprocess": preprocess_label(plan.shrink), "solver": cfg.solver,
                 "backend": plan.backend, "seed": cfg.seed, "n_qubits": n_qubits,
-                "memory_bytes": memory, "fits": not reason, "reason": reason,
+                "memory_bytes": memory, **usage, "fits": not reason, "reason": reason,
             })  # fmt: skip
         return out
 
@@ -463,10 +466,10 @@ class _Builder:
                 self.error(where, message)
 
     def check_backend(self, name: str) -> str | None:
-        """get_backend's message for a bad name (cached: building one can take a moment)."""
+        """validate_backend's message for a bad name (cached; nothing is built or connected)."""
         if name not in self.backend_ok:
             try:
-                get_backend(name)
+                validate_backend(name)
                 self.backend_ok[name] = None
             except ConfigError as exc:
                 self.backend_ok[name] = str(exc)
@@ -583,12 +586,33 @@ class _Builder:
             for key, value in table.items():
                 if key in ("name", "encoders", "preprocess"):
                     continue
+                if key == "backend_options":  # a table: each option sweeps like a parameter
+                    values.update(self.backend_options(value, f"{at}.{key}"))
+                    continue
                 vals = self.values(f"{at}.{key}", value)
                 values[key] = vals
                 for v in vals:
                     for enc in {e.name for e in encoders}:
                         self.check_routed(f"{at}.{key}", solver, enc, key, v)
             out.append((at, name, encoders, pre, _product(values)))
+        return out
+
+    def backend_options(self, table: Any, where: str) -> dict[str, list[Any]]:
+        """``backend_options = {mitigation = "trex", ...}``: swept ``backend.KEY`` values."""
+        from qbench.hardware.ibm import parse_options
+
+        if not isinstance(table, dict):
+            self.error(where, f"must be a table of device-backend options, got {_type_name(table)}")
+            return {}
+        out = {}
+        for key, value in table.items():
+            vals = self.values(f"{where}.{key}", value)
+            for v in vals:
+                try:
+                    parse_options("ibm:any", {key: v})
+                except ConfigError as exc:
+                    self.error(f"{where}.{key}", str(exc))
+            out[f"backend.{key}"] = vals
         return out
 
     def check_routed(self, where: str, solver: Component, enc: str | None, key: str, v: Any):
@@ -761,8 +785,15 @@ def _exclude_value_error(key: str, value: str) -> str | None:
     labels = ("none", *(preprocess_label({"mode": m, "rules": r}) for m in MODES for r in RULES))
     if key == "preprocess" and value not in labels:
         return f"unknown preprocess {value!r}; allowed: {', '.join(labels)}"
-    if key == "backend" and value != CLASSICAL and value not in backend_names():
-        return f"unknown backend {value!r}; allowed: {', '.join([CLASSICAL, *backend_names()])}"
+    if key == "backend" and value != CLASSICAL:
+        try:
+            validate_backend(value)
+        except ConfigError:
+            families = [f"{k}:<{v}>" for k, v in FAMILIES.items()]
+            return (
+                f"unknown backend {value!r}; allowed: "
+                f"{', '.join([CLASSICAL, *backend_names(), *families])}"
+            )
     return None
 
 
@@ -810,6 +841,8 @@ def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[i
         what = f"exact simulation of {n} qubits"
     elif backend in ("aer_statevector", "aer_shots"):
         memory, what = statevector_bytes(n), f"{backend} statevector of {n} qubits"
+    elif ":" in backend:  # device families: the width, and noisy simulation memory
+        return _device_memory(backend, n, available)
     elif backend == "aer_mps":
         if n > MPS_MAX_QUBITS:
             return None, f"aer_mps: {n} qubits exceeds the MPS limit of {MPS_MAX_QUBITS}"
@@ -822,6 +855,54 @@ def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[i
             "use aer_mps or fewer qubits"
         )
     return memory, ""
+
+
+def _device_memory(backend: str, n: int, available: int | None) -> tuple[int | None, str]:
+    """Width against the device (fake devices; ``ibm:`` is checked when it runs) and, for the
+    simulated families, the noisy simulation's memory."""
+    from qbench.hardware.ibm import fake_device
+    from qbench.hardware.noisy import noisy_bytes, resolve_method
+
+    family, _, device = backend.partition(":")
+    if family == "ibm":
+        return None, ""
+    width = fake_device(device).num_qubits
+    if n > width:
+        return None, f"{backend}: the circuit needs {n} qubits but the device has {width}"
+    method = resolve_method("automatic", n)
+    memory = noisy_bytes(n, method)
+    if available is not None and memory > available:
+        return memory, f"noisy {method} simulation of {n} qubits needs {_bytes(memory)}"
+    return memory, ""
+
+
+def _device_usage(plan: _Plan) -> dict[str, Any]:
+    """Circuits, shots and estimated QPU seconds of a device run (hardware.ibm.estimate_usage):
+    one job per objective evaluation with one circuit per measurement basis, plus the read-out."""
+    from qbench.hardware.ibm import estimate_usage
+
+    params = plan.solver_params
+    per_estimate = 3 if plan.solver == "pce" else 1  # PCE reads X, Y and Z correlators
+    if plan.solver == "qrao":
+        per_estimate = _qrao_groups(plan, params)
+    evaluations = int(params.get("maxiter") or 0)
+    shots = int(params.get("shots") or 0)
+    options = params.get("backend_options") or {}
+    if options.get("mitigation") == "trex":
+        per_estimate += 1  # the calibration circuit
+    jobs = evaluations + 2  # the final read-out: samples and an expectation
+    return estimate_usage(plan.backend, jobs * per_estimate, shots, jobs=jobs)
+
+
+def _qrao_groups(plan: _Plan, params: dict[str, Any]) -> int:
+    """Measurement bases of a QRAO run: qubit-wise commuting groups of its observables."""
+    from qbench.hardware.exact import pauli_groups
+    from qbench.solvers.qrao import observables, relax
+
+    enc = plan.encoder
+    encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
+    relaxation = relax(encoding.qubo, str(params.get("encoding") or "3,1"))
+    return len(pauli_groups(observables(relaxation)))
 
 
 def _bytes(n: int) -> str:

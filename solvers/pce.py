@@ -188,16 +188,6 @@ def decode(expectations: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _backend(name: str, shots: int):
-    """The backend; those taking a shot count (Aer, hardware) get ``shots``."""
-    from qbench.hardware import get_backend
-
-    try:
-        return get_backend(name, shots=shots)
-    except ConfigError:
-        return get_backend(name)
-
-
 def _positive(owner: str, name: str, value: float, allow_zero: bool = False) -> float:
     value = float(value)
     ok = value >= 0 if allow_zero else value > 0
@@ -211,6 +201,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     """PCE: train a brickwork circuit so the signs of N correlators minimise the QUBO."""
     from qiskit.quantum_info import PauliList
 
+    from qbench.hardware import open_backend
     from qbench.hardware.base import PauliAnsatz
     from qbench.hardware.circuits import brickwork_ansatz
 
@@ -251,7 +242,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     nu = default_nu(qubo) if p["nu"] is None else _positive(owner, "nu", p["nu"], True)
     loss = Loss(qubo, alpha, beta, nu)
 
-    backend = _backend(p["backend"], shots)
+    backend = open_backend(p["backend"], shots=shots, options=p["backend_options"])
     labels = correlators(n_vars, n, k)
     ansatz = PauliAnsatz(brickwork_ansatz(n, depth), PauliList(labels), name="pce-brickwork")
     backend.check(ansatz)
@@ -321,6 +312,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
         "shots": shots,
         **post,
     }
+    backend.close()  # a session or batch on IBM Runtime ends with the solve
     return SolveResult(
         x=x,
         status="feasible",
@@ -343,6 +335,7 @@ PARAMS = (
     Param("tol", float, None, "optimiser tolerance (None: the method's default)"),
     Param("backend", str, "exact", "where the circuit runs (qbench.hardware backends)"),
     Param("shots", int, DEFAULT_SHOTS, "shots per estimate on shot backends"),
+    Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
     Param("init_scale", float, DEFAULT_INIT_SCALE, "start angles uniform in ±init_scale"),
     Param("restarts", int, DEFAULT_RESTARTS, "seeded starts sharing maxiter; lowest loss wins"),
     Param("postprocess", str, "none", "classical local search on the decoded bits", POSTPROCESS),

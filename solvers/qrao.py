@@ -301,9 +301,17 @@ def _own(params: dict[str, Any], name: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def observables(relaxation: Relaxation) -> PauliList:
+    """What QRAO measures, as one list: the variables' P_i (for rounding), then H's terms."""
+    var, op = relaxation.qrac.variable_paulis(), relaxation.operator
+    return PauliList.from_symplectic(
+        np.vstack([var.z, op.paulis.z]), np.vstack([var.x, op.paulis.x])
+    )
+
+
 def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult:
     """QRAO: VQE on the QRAC-relaxed Hamiltonian of the QUBO, then magic or Pauli rounding."""
-    from qbench.hardware import get_backend
+    from qbench.hardware import open_backend
     from qbench.hardware.circuits import vqe_ansatz
 
     qubo = qubo_of(target, "qrao")
@@ -339,14 +347,9 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     except ValueError as exc:
         raise ConfigError(f"solver 'qrao': {exc}") from None
     n_vars = qubo.n_vars
-    var = qrac.variable_paulis()
-    # one observable list: the variables' P_i (for rounding), then H's terms (for the energy)
-    paulis = PauliList.from_symplectic(
-        np.vstack([var.z, op.paulis.z]), np.vstack([var.x, op.paulis.x])
-    )
-    ansatz = PauliAnsatz(qc, paulis, name=f"qrao({encoding})")
+    ansatz = PauliAnsatz(qc, observables(relaxation), name=f"qrao({encoding})")
     coeffs = op.coeffs.real
-    backend = get_backend(settings.backend)
+    backend = open_backend(settings.backend, shots=settings.shots, options=settings.backend_options)
     backend.check(ansatz)
 
     seeds = np.random.SeedSequence(seed).spawn(4)
@@ -414,6 +417,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
         "iterations": iterations,
         **post,
     }
+    backend.close()  # a session or batch on IBM Runtime ends with the solve
     return SolveResult(
         x=x,
         status="feasible",
@@ -424,7 +428,7 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
     )
 
 
-_COMMON = ("optimizer", "maxiter", "tol", "backend", "postprocess")
+_COMMON = ("optimizer", "maxiter", "tol", "backend", "postprocess", "backend_options")
 PARAMS = (
     Param(
         "encoding", str, "3,1", "variables per qubit: QRAC (3,1), (2,1), or (1,1)", tuple(ENCODINGS)

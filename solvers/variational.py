@@ -69,6 +69,7 @@ def common_params(
         Param("objective", str, objective, "what the optimiser minimises", OBJECTIVES),
         Param("alpha", float, alpha, "CVaR level in (0, 1]; 1 = expectation"),
         Param("postprocess", str, "none", "classical local search on the best sample", POSTPROCESS),
+        Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
     )
 
 
@@ -85,6 +86,8 @@ class Settings:
     objective: str = "expectation"
     alpha: float = 1.0
     postprocess: str = "none"
+    #: device-backend options (``backend.KEY`` parameters, validated by qbench.hardware.ibm)
+    backend_options: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         owner = f"solver {self.solver!r}"
@@ -338,10 +341,12 @@ class Run:
     """One variational solve: the backend, the objective, the optimisation and the read-out."""
 
     def __init__(self, ansatz: Ansatz, settings: Settings, seed: int | None):
-        from qbench.hardware import get_backend
+        from qbench.hardware import open_backend
 
         self.settings = settings
-        self.backend = get_backend(settings.backend)
+        self.backend = open_backend(
+            settings.backend, shots=settings.shots, options=settings.backend_options
+        )
         self.seeds = np.random.SeedSequence(seed).spawn(3)
         self.eval_rng = np.random.default_rng(self.seeds[0])
         self.opt_rng = np.random.default_rng(self.seeds[1])
@@ -444,6 +449,7 @@ class Run:
             "shots": s.shots,
             **(info or {}),
         }
+        backend.close()  # a session or batch on IBM Runtime ends with the read-out
         return SolveResult(
             x=x,
             status="feasible",

@@ -387,7 +387,7 @@ def test_bad_parameters_are_refused_with_the_allowed_values():
     names = [p.name for p in qrao.QRAO.params]
     assert sorted(names) == sorted([
         "encoding", "reps", "entanglement", "optimizer", "maxiter", "tol", "init_scale",
-        "backend", "shots", "rounding", "postprocess",
+        "backend", "shots", "rounding", "postprocess", "backend_options",
     ])  # fmt: skip
     with pytest.raises(ConfigError, match="allowed: 3,1"):
         qrao.QRAO.parse_params({"encoding": "5,1"})
