@@ -61,6 +61,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     params = _key_values(args.set, "--set")
     if args.backend:
         params["solver.backend"] = args.backend
+    if args.dry_run:
+        return _solve_dry_run(args, params)
     rows = [
         run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder,
             repair=args.repair, preprocess=args.preprocess)
@@ -75,6 +77,25 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for row in failed:
         print(f"qbench: error: {row['instance']}: {row['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _solve_dry_run(args: argparse.Namespace, params: dict) -> int:
+    """Validate each run and print its qubits, memory and (device backends) estimated usage."""
+    from qbench.run import prepare
+    from qbench.runner import DRY_RUN_COLUMNS
+    from qbench.suite import dry_run_row
+
+    rows = [
+        dry_run_row(prepare(spec, args.solver, params, args.seed, args.encoder, args.repair,
+                            args.preprocess))
+        for spec in args.specs
+    ]  # fmt: skip
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+    else:
+        print(format_table(rows, DRY_RUN_COLUMNS))
+    return 0 if all(r["fits"] for r in rows) else 1
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -187,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backend",
-        help="where quantum solvers run: exact, aer_statevector, aer_mps, aer_shots "
-        "(default exact)",
+        help="where quantum solvers run: exact, aer_statevector, aer_mps, aer_shots, "
+        "aer_noisy:<device>, ibm_local:<device>, ibm:<backend> (default exact)",
     )
     p.add_argument(
         "--repair",
@@ -203,9 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="encoder or solver parameter (encoder.KEY / solver.KEY to force; "
-                        "shrink.KEY for --preprocess shrink), repeatable")  # fmt: skip
+                        "shrink.KEY for --preprocess shrink; backend.KEY for device "
+                        "backends), repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed of the run")
     p.add_argument("--json", action="store_true", help="print each row as one JSON object")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and print qubits, memory and, for device backends, circuits, "
+                        "shots and estimated QPU seconds; nothing runs")  # fmt: skip
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("encode", help="encode an instance and print qubits, slack, penalty")

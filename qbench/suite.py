@@ -157,32 +157,45 @@ class Suite:
             if plan is None:  # a Suite built by hand: prepare (and load) this run now
                 prep = cfg.prepare()
                 plan = _plan(prep, prep.problem)
-            enc = plan.encoder
-            key = _size_key(plan)
-            if key not in sizes:
-                sizes[key] = _qubits(plan)
-            n_qubits, reason = sizes[key]
-            memory = None
-            if n_qubits is not None and plan.shrink is not None:  # the shrunken QUBO's size
-                n_qubits = resolve_target(plan.shrink["target"], n_qubits)
-            if n_qubits is not None and get_solver(plan.solver).qubits is not None:
-                pkey = (key, plan.solver, json.dumps(plan.solver_params, default=str))
-                if pkey not in sizes:
-                    sizes[pkey] = (_physical_qubits(plan, n_qubits), "")
-                n_qubits = sizes[pkey][0]
-            usage = dict.fromkeys(("circuits", "shots", "est_qpu_s"))
-            if n_qubits is not None:
-                memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
-                if ":" in plan.backend:
-                    usage = _device_usage(plan)
-            out.append({
-                "run_id": cfg.run_id, "instance": cfg.spec,
-                "encoder": enc.name if enc else "none",
-                "preprocess": preprocess_label(plan.shrink), "solver": cfg.solver,
-                "backend": plan.backend, "seed": cfg.seed, "n_qubits": n_qubits,
-                "memory_bytes": memory, **usage, "fits": not reason, "reason": reason,
-            })  # fmt: skip
+            out.append({"run_id": cfg.run_id, **_dry_facts(plan, cfg.seed, sizes, available)})
         return out
+
+
+def dry_run_row(prep: Prepared) -> dict[str, Any]:
+    """The dry-run facts of one prepared run (``qbench solve --dry-run``)."""
+    facts = _dry_facts(_plan(prep, prep.problem), prep.seed, {}, available_memory())
+    return {"run_id": prep.run_id, **facts}
+
+
+def _dry_facts(
+    plan: _Plan, seed: int, sizes: dict[tuple, tuple[int | None, str]], available: int | None
+) -> dict[str, Any]:
+    """A run's qubits (after encoding, shrinking, compression), its backend's memory, and for
+    device backends circuits, shots and estimated QPU seconds; ``sizes`` caches encodings."""
+    enc = plan.encoder
+    key = _size_key(plan)
+    if key not in sizes:
+        sizes[key] = _qubits(plan)
+    n_qubits, reason = sizes[key]
+    memory = None
+    if n_qubits is not None and plan.shrink is not None:  # the shrunken QUBO's size
+        n_qubits = resolve_target(plan.shrink["target"], n_qubits)
+    if n_qubits is not None and get_solver(plan.solver).qubits is not None:
+        pkey = (key, plan.solver, json.dumps(plan.solver_params, default=str))
+        if pkey not in sizes:
+            sizes[pkey] = (_physical_qubits(plan, n_qubits), "")
+        n_qubits = sizes[pkey][0]
+    usage = dict.fromkeys(("circuits", "shots", "est_qpu_s"))
+    if n_qubits is not None:
+        memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
+        if ":" in plan.backend:
+            usage = _device_usage(plan)
+    return {
+        "instance": plan.spec, "encoder": enc.name if enc else "none",
+        "preprocess": preprocess_label(plan.shrink), "solver": plan.solver,
+        "backend": plan.backend, "seed": seed, "n_qubits": n_qubits,
+        "memory_bytes": memory, **usage, "fits": not reason, "reason": reason,
+    }  # fmt: skip
 
 
 def load_suite(path: str | Path, out: str | Path | None = None) -> Suite:

@@ -232,3 +232,36 @@ def test_ibm_device_backend_is_the_real_client(server):
     assert isinstance(backend, DeviceBackend)
     assert type(backend.device).__name__ == "IBMBackend"
     assert backend.n_device_qubits == 5
+
+
+# -- dry runs: estimates before anything is submitted ---------------------------------------
+
+
+def test_hardware_smoke_suite_dry_run_estimates_usage_without_connecting():
+    from qbench.suite import load_suite
+
+    with fake_ibm.fake_ibm_service() as srv:
+        rows = load_suite("suites/hardware-smoke.toml").dry_run()
+        assert not srv.requests  # validation and estimates make no request
+    device = [r for r in rows if r["backend"] == "ibm:least_busy"]
+    assert {r["solver"] for r in device} == {"qaoa", "cvar_vqe", "pce", "qrao"}
+    for r in device:
+        assert r["fits"] and r["circuits"] > 0 and r["shots"] == r["circuits"] * 1000
+        assert r["est_qpu_s"] > 0
+    by = {r["solver"]: r for r in device}
+    # PCE reads three bases (+ the TREX calibration) per evaluation, CVaR-VQE one circuit
+    assert by["pce"]["circuits"] == 4 * (30 + 2) and by["cvar_vqe"]["circuits"] == 20 + 2
+    assert by["pce"]["n_qubits"] == 3 and by["qaoa"]["n_qubits"] == 6
+
+
+def test_solve_dry_run_refuses_a_circuit_wider_than_the_device(capsys):
+    from qbench.cli import main
+
+    code = main(["solve", "1tc.8", "--solver", "qaoa", "--set", "backend=ibm_local:fake_manila",
+                 "--dry-run"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1 and "needs 8 qubits but the device has 5" in out
+    args = ["--set", "backend=aer_noisy:fake_torino", "--set", "backend.mitigation=trex"]
+    code = main(["solve", "1tc.8", "--solver", "qaoa", *args, "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0 and "aer_noisy:fake_torino" in out
