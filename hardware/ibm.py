@@ -490,45 +490,61 @@ class DeviceBackend(Backend):
         if not isinstance(self._mode_obj, kind):
             self.close()
             self._mode_obj = kind(backend=self.device)
-            # closed when the backend goes away, also after an error mid-run
-            weakref.finalize(self, _close_quietly, self._mode_obj)
+            OPEN.add(self)  # closed by close_open() after the run, also after an error
         return self._mode_obj
 
     def _submit(
         self, circuits: list[QuantumCircuit], shots: int, seed: int, iterative: bool
     ) -> list[dict[str, int]]:
-        """One Sampler job of ``circuits``, retried on transient errors; counts per circuit."""
+        """One Sampler job of ``circuits``; counts per circuit.
+
+        Transient service errors are retried with backoff, separately for the submission and
+        for the wait: a job whose status poll failed is waited on again, never resubmitted
+        (that would run and bill it twice). A job that fails, is cancelled or times out (then
+        it is cancelled) raises HardwareError naming the job.
+        """
         from qiskit_ibm_runtime.executor_sampler import Sampler
 
-        o = self.options
+        def submit():
+            mode = self._execution_mode(iterative)
+            sampler = Sampler(mode=mode, options=self._sampler_options(seed))
+            return sampler.run(circuits, shots=int(shots))
+
+        job, retries = self._retrying(submit, "submitting a job")
+        try:
+            result, waits = self._retrying(
+                lambda: _wait(job, self.options["job_timeout_s"]), f"waiting for job {_job_id(job)}"
+            )
+        except HardwareError as exc:
+            failure = _failure(exc.__cause__) if exc.__cause__ is not None else None
+            if failure == "timed out":
+                with contextlib.suppress(Exception):
+                    job.cancel()  # do not leave it queued, billing later
+            self._record(job, shots, len(circuits), status=failure or "error", retries=retries)
+            raise
+        self._record(job, shots, len(circuits), status="done", retries=retries + waits)
+        return [_counts(pub) for pub in result]
+
+    def _retrying(self, call, what: str) -> tuple[Any, int]:
+        """(call(), retries used): transient errors retried after backoff_s·2^k seconds."""
         attempt = 0
         while True:
-            job = None
             try:
-                sampler = Sampler(
-                    mode=self._execution_mode(iterative), options=self._sampler_options(seed)
-                )
-                job = sampler.run(circuits, shots=int(shots))
-                result = _wait(job, o["job_timeout_s"])
-                break
-            except HardwareError:
-                raise
+                return call(), attempt
             except Exception as exc:
                 failure = _failure(exc)
                 if failure is not None:
-                    self._record(job, shots, len(circuits), status=failure)
                     raise HardwareError(
-                        f"backend {self.name!r}: job {_job_id(job)} {failure}: {exc}"
-                    ) from None
-                if attempt >= o["max_retries"] or not _transient(exc):
+                        f"backend {self.name!r}: {what.replace('waiting for ', '')} {failure}: "
+                        f"{exc}"
+                    ) from exc
+                if attempt >= self.options["max_retries"] or not _transient(exc):
                     raise HardwareError(
-                        f"backend {self.name!r}: submitting a job failed after {attempt + 1} "
-                        f"attempt(s): {type(exc).__name__}: {exc}"
-                    ) from None
-                time.sleep(o["backoff_s"] * 2**attempt)
+                        f"backend {self.name!r}: {what} failed after {attempt + 1} attempt(s): "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                time.sleep(self.options["backoff_s"] * 2**attempt)
                 attempt += 1
-        self._record(job, shots, len(circuits), status="done", retries=attempt)
-        return [_counts(pub) for pub in result]
 
     def _record(self, job, shots: int, n_circuits: int, status: str, retries: int = 0) -> None:
         """Keep the job's id, QPU seconds and queue seconds (None where the service has none)."""
@@ -551,6 +567,7 @@ class DeviceBackend(Backend):
 
     def close(self) -> None:
         """Close an open Session/Batch (safe to call twice)."""
+        OPEN.discard(self)
         if self._mode_obj is not None:
             try:
                 self._mode_obj.close()
@@ -648,10 +665,17 @@ class DeviceBackend(Backend):
         }
 
 
-def _close_quietly(mode) -> None:
-    """Close a session/batch that may already be closed or expired."""
-    with contextlib.suppress(Exception):
-        mode.close()
+#: device backends holding a Session/Batch open (qbench.run closes them after every run)
+OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_open() -> None:
+    """Close every open Session/Batch; explicit, in the caller's thread (never from a garbage
+    collector callback, which may run on any thread in the middle of a request)."""
+    for backend in list(OPEN):
+        with contextlib.suppress(Exception):  # already closed or expired on the service
+            backend.close()
+    OPEN.clear()
 
 
 def _mitigate(raw: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -695,7 +719,7 @@ def _job_id(job) -> str | None:
 
 
 def _failure(exc: Exception) -> str | None:
-    """ "failed"/"was cancelled"/"timed out" for a job that ended badly, else None."""
+    """How a job ended badly ("failed", "was cancelled", "timed out"), else None."""
     from qiskit_ibm_runtime.exceptions import (
         RuntimeInvalidStateError,
         RuntimeJobFailureError,
@@ -721,9 +745,9 @@ def _transient(exc: BaseException) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, RequestsApiError):
-            code = getattr(exc, "status_code", None)
-            return code is None or code == 429 or code >= 500
+        if isinstance(exc, RequestsApiError):  # status -1: no answer (connection, retries)
+            code = getattr(exc, "status_code", -1)
+            return code is None or code < 0 or code == 429 or code >= 500
         if isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError)):
             return True
         if type(exc).__name__ == "IBMRuntimeError" and re.search(r"\b(5\d\d|429)\b", str(exc)):

@@ -20,7 +20,7 @@ from qbench.encoders import Encoding, get_encoder, lagrangian
 from qbench.errors import ConfigError, QbenchError
 from qbench.hardware import validate_backend
 from qbench.hardware.base import state_bits
-from qbench.hardware.ibm import parse_options
+from qbench.hardware.ibm import close_open, parse_options
 from qbench.params import Component
 from qbench.problems import Problem
 from qbench.provenance import provenance
@@ -346,8 +346,13 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
                     shrunk,
                 ))  # fmt: skip
     except QbenchError as exc:
+        close_open()  # an IBM Runtime session/batch never outlives its run
         row.update(status="error", error=str(exc))
+    except BaseException:
+        close_open()
+        raise
     else:
+        close_open()
         quality = evaluate(problem, x)
         row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"])
         if repair and x is not None:

@@ -265,3 +265,17 @@ def test_solve_dry_run_refuses_a_circuit_wider_than_the_device(capsys):
     code = main(["solve", "1tc.8", "--solver", "qaoa", *args, "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0 and "aer_noisy:fake_torino" in out
+
+
+def test_ibm_failed_status_polls_are_waited_out_not_resubmitted(server):
+    server.fail_next("job_get", count=8, status=503)  # beyond the client's own retries
+    row = _ibm_row({"backend.backoff_s": 0.0})
+    assert row["status"] in ("ok", "infeasible"), row["error"]
+    assert row["jobs"] == len(server.submitted_jobs())  # every job submitted once
+
+
+def test_ibm_job_that_times_out_is_cancelled(server):
+    server.polls_queued = 10**6  # the job never leaves the queue
+    row = _ibm_row({"backend.job_timeout_s": 0.3})
+    assert row["status"] == "error" and "timed out" in row["error"]
+    assert server.requests_to("job_cancel")
