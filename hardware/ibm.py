@@ -17,8 +17,10 @@ through the Sampler (``qiskit_ibm_runtime.executor_sampler.Sampler``, the primit
 recommends; its SamplerV2 is deprecated). Expectations come from the samples: the QUBO energy
 per sample, or for Pauli observables one measured circuit per qubit-wise commuting group.
 ``mitigation=trex`` is twirled readout-error extinction: every measurement is twirled by random
-X flips (undone classically) and each Z-string expectation is divided by its value on a
-calibration circuit |0…0⟩ run in the same job (van den Berg et al., PRA 105, 032620).
+X flips (undone classically: by IBM Runtime's measurement twirling on ``ibm_local``/``ibm``, by
+``trex_randomizations`` flipped copies of each circuit on ``aer_noisy``) and each Z-string
+expectation is divided by its value on a calibration circuit |0…0⟩ run in the same job
+(van den Berg et al., PRA 105, 032620).
 
 Job ids, QPU seconds and queue seconds are kept per job and summed into the row; transient
 service errors are retried with exponential backoff; a failed or cancelled job raises
@@ -428,20 +430,21 @@ class DeviceBackend(Backend):
 
     def _run(
         self, circuits: list[QuantumCircuit], n: int, shots: int, seed: int, iterative: bool
-    ) -> tuple[list[Distribution], np.ndarray | None]:
-        """Sampled distributions of bound ISA circuits; with TREX also the calibration
-        distribution's ⟨Z_S⟩ function (returned as a Distribution in slot ``None``)."""
+    ) -> tuple[list[Distribution], Distribution | None]:
+        """Sampled distributions of bound ISA circuits, and with TREX the distribution of the
+        calibration circuit run in the same job (else None)."""
         trex = self.options["mitigation"] == "trex"
-        batch = list(circuits)
-        if trex:
-            batch = batch + [self._calibration(circuits[0])]
+        batch = list(circuits) + ([self._calibration(circuits[0])] if trex else [])
+        # IBM Runtime twirls the measurements itself (twirling.enable_measure); Aer needs ours
+        own = trex and self.family == "aer_noisy"
+        R = self.options["trex_randomizations"] if own else 1
+        if own:
             batch, masks = self._twirl(batch, n, seed)
-            per = max(1, -(-shots // self.options["trex_randomizations"]))
+            per = max(1, -(-shots // R))
         else:
             masks, per = [0] * len(batch), shots
         counts = self._execute(batch, per, seed, iterative)
         dists = []
-        R = self.options["trex_randomizations"] if trex else 1
         for c in range(len(counts) // R):
             merged: dict[int, int] = {}
             for r in range(R):
@@ -464,14 +467,16 @@ class DeviceBackend(Backend):
     # -- IBM Runtime ---------------------------------------------------------------------------
     def _sampler_options(self, seed: int) -> dict:
         o = self.options
-        twirl = o["twirling"]
+        twirl, trex = o["twirling"], o["mitigation"] == "trex"
         opts: dict[str, Any] = {
             "twirling": {
                 "enable_gates": twirl in ("gates", "all"),
-                "enable_measure": twirl in ("measure", "all"),
+                "enable_measure": twirl in ("measure", "all") or trex,
             },
             "dynamical_decoupling": {"enable": o["dd"] != "none"},
         }
+        if trex:
+            opts["twirling"]["num_randomizations"] = o["trex_randomizations"]
         if o["dd"] != "none":
             opts["dynamical_decoupling"]["sequence_type"] = o["dd"]
         if self.family == "ibm_local":

@@ -99,7 +99,8 @@ def test_compacted_noise_model_gives_the_full_models_distribution():
 # -- TREX ---------------------------------------------------------------------------------------
 
 
-def test_trex_moves_z_expectations_towards_the_ideal():
+@pytest.mark.parametrize("backend", ["aer_noisy:fake_sherbrooke", "ibm_local:fake_nairobi"])
+def test_trex_moves_z_expectations_towards_the_ideal(backend):
     qc = QuantumCircuit(3)
     qc.x(0)
     qc.x(2)
@@ -108,10 +109,8 @@ def test_trex_moves_z_expectations_towards_the_ideal():
     ansatz = PauliAnsatz(qc, paulis)
     errors = {}
     for mitigation in ("none", "trex"):
-        backend = get_backend(
-            "aer_noisy:fake_sherbrooke", shots=40_000, seed=5, mitigation=mitigation
-        )
-        values = backend.pauli_expectations(ansatz, np.zeros(0))
+        device = get_backend(backend, shots=40_000, seed=5, mitigation=mitigation)
+        values = device.pauli_expectations(ansatz, np.zeros(0))
         errors[mitigation] = np.abs(values - ideal).sum()
     assert errors["none"] > 0.02  # readout errors are visible
     assert errors["trex"] < 0.5 * errors["none"]
