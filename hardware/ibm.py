@@ -17,8 +17,8 @@ through the Sampler (``qiskit_ibm_runtime.executor_sampler.Sampler``, the primit
 recommends; its SamplerV2 is deprecated). Expectations come from the samples: the QUBO energy
 per sample, or for Pauli observables one measured circuit per qubit-wise commuting group.
 ``mitigation=trex`` is twirled readout-error extinction: every measurement is twirled by random
-X flips (undone classically: by IBM Runtime's measurement twirling on ``ibm_local``/``ibm``, by
-``trex_randomizations`` flipped copies of each circuit on ``aer_noisy``) and each Z-string
+X flips (undone classically: by IBM Runtime's measurement twirling on ``ibm_local``/``ibm``; on
+``aer_noisy`` every shot's readout is twirled in :mod:`.noisy`) and each Z-string
 expectation is divided by its value on a calibration circuit |0…0⟩ run in the same job
 (van den Berg et al., PRA 105, 032620).
 
@@ -66,7 +66,7 @@ PARAMS = (
           ("none", "gates", "measure", "all")),
     Param("mitigation", str, "none", "readout mitigation: trex (twirled readout extinction)",
           ("none", "trex")),
-    Param("trex_randomizations", int, 16, "measurement twirls per circuit with mitigation=trex"),
+    Param("trex_randomizations", int, 16, "IBM Runtime measurement twirls per circuit (trex)"),
     Param("mode", str, "auto", "job, batch or session; auto: a session for iterative loops",
           ("auto", "job", "batch", "session")),
     Param("channel", str, None, "ibm: ibm_quantum_platform or ibm_cloud (default: saved account)"),
@@ -257,24 +257,36 @@ class DeviceBackend(Backend):
         if self.family in ("aer_noisy", "ibm_local"):
             return fake_device(self.target_name)
         runtime = _runtime()
+        from qiskit.providers.exceptions import QiskitBackendNotFoundError
+        from qiskit_ibm_runtime.exceptions import IBMAccountError, IBMNotAuthorizedError
+
         if service is None:
             kwargs = {k: self.options[k] for k in ("channel", "instance") if self.options[k]}
             try:
                 service = runtime.QiskitRuntimeService(**kwargs)
-            except Exception as exc:  # the client's own account errors, named for the user
+            except (IBMAccountError, IBMNotAuthorizedError) as exc:
                 raise ConfigError(
                     f"backend {self.name!r}: no usable IBM Quantum credentials ({exc}); save an "
                     "account with QiskitRuntimeService.save_account(...) or set QISKIT_IBM_TOKEN "
-                    "and QISKIT_IBM_INSTANCE (see README, 'IBM Quantum hardware')"
+                    "and QISKIT_IBM_INSTANCE (README: 'IBM devices', Credentials)"
+                ) from None
+            except Exception as exc:
+                raise HardwareError(
+                    f"backend {self.name!r}: could not reach IBM Quantum: "
+                    f"{type(exc).__name__}: {exc}"
                 ) from None
         self.service = service
         try:
             if self.target_name == "least_busy":
                 return service.least_busy(operational=True, simulator=False)
             return service.backend(self.target_name)
-        except Exception as exc:
+        except QiskitBackendNotFoundError as exc:
             raise ConfigError(
                 f"backend {self.name!r}: the service has no such backend ({exc})"
+            ) from None
+        except Exception as exc:
+            raise HardwareError(
+                f"backend {self.name!r}: looking up the device failed: {type(exc).__name__}: {exc}"
             ) from None
 
     @property
@@ -408,18 +420,6 @@ class DeviceBackend(Backend):
     def _seed(self, seed: int | None) -> int:
         return int(self._rng.integers(2**31 - 1)) if seed is None else int(seed) % (2**31 - 1)
 
-    def _twirl(self, circuits: list[QuantumCircuit], n: int, seed: int):
-        """TREX: each circuit as ``R`` copies with random X before measurement (flip masks)."""
-        rng = np.random.default_rng(seed)
-        R = self.options["trex_randomizations"]
-        out, masks = [], []
-        for qc in circuits:
-            for _ in range(R):
-                flips = rng.integers(0, 2, size=n)
-                out.append(_flip_before_measure(qc, flips))
-                masks.append(int(sum(1 << i for i in np.flatnonzero(flips))))
-        return out, masks
-
     def _calibration(self, isa: QuantumCircuit) -> QuantumCircuit:
         """|0…0⟩ measured on the same physical qubits into the same clbits as ``isa``."""
         cal = QuantumCircuit(isa.num_qubits, isa.num_clbits, name="trex-calibration")
@@ -429,40 +429,27 @@ class DeviceBackend(Backend):
         return cal
 
     def _run(
-        self, circuits: list[QuantumCircuit], n: int, shots: int, seed: int, iterative: bool
+        self,
+        circuits: list[QuantumCircuit],
+        n: int,
+        shots: int,
+        seed: int,
+        iterative: bool,
+        mitigate: bool = True,
     ) -> tuple[list[Distribution], Distribution | None]:
         """Sampled distributions of bound ISA circuits, and with TREX the distribution of the
         calibration circuit run in the same job (else None)."""
-        trex = self.options["mitigation"] == "trex"
+        trex = mitigate and self.options["mitigation"] == "trex"
         batch = list(circuits) + ([self._calibration(circuits[0])] if trex else [])
-        # IBM Runtime twirls the measurements itself (twirling.enable_measure); Aer needs ours
-        own = trex and self.family == "aer_noisy"
-        R = self.options["trex_randomizations"] if own else 1
-        if own:
-            batch, masks = self._twirl(batch, n, seed)
-            per = max(1, -(-shots // R))
-        else:
-            masks, per = [0] * len(batch), shots
-        counts = self._execute(batch, per, seed, iterative)
-        dists = []
-        for c in range(len(counts) // R):
-            merged: dict[int, int] = {}
-            for r in range(R):
-                k = c * R + r
-                for key, v in counts[k].items():
-                    s = int(key.replace(" ", ""), 2) ^ masks[k]
-                    merged[s] = merged.get(s, 0) + int(v)
-            dists.append(distribution_from_counts(merged, n))
+        if self.family == "aer_noisy":  # twirled readout emulated per shot (hardware.noisy)
+            what = f"backend {self.name!r}"
+            counts = self.simulator.counts(batch, shots, seed, what, twirl=trex)
+        else:  # IBM Runtime twirls the measurements itself (twirling.enable_measure)
+            counts = self._submit(batch, shots, seed, iterative)
+        dists = [distribution_from_counts(c, n) for c in counts]
         if trex:
             return dists[:-1], dists[-1]
         return dists, None
-
-    def _execute(
-        self, circuits: list[QuantumCircuit], shots: int, seed: int, iterative: bool
-    ) -> list[dict[str, int]]:
-        if self.family == "aer_noisy":
-            return self.simulator.counts(circuits, shots, seed, f"backend {self.name!r}")
-        return self._submit(circuits, shots, seed, iterative)
 
     # -- IBM Runtime ---------------------------------------------------------------------------
     def _sampler_options(self, seed: int) -> dict:
@@ -590,8 +577,8 @@ class DeviceBackend(Backend):
     ) -> Distribution:
         comp = self.compiled(ansatz)
         shots = self.shots if shots is None else int(shots)
-        dists, _ = self._run(
-            comp.bound(params, ansatz.n_params), comp.n, shots, self._seed(seed), True
+        dists, _ = self._run(  # bitstrings: no TREX calibration needed
+            comp.bound(params, ansatz.n_params), comp.n, shots, self._seed(seed), True, False
         )
         return dists[0]
 
@@ -641,12 +628,10 @@ class DeviceBackend(Backend):
             isa.append(self._transpile(measured)[0])
         if not isa:
             return []
-        n = circuits[0].num_qubits
-        saved, self.options = self.options, {**self.options, "mitigation": "none"}
-        try:  # TREX corrects expectations, not bitstrings: sample plainly
-            dists, _ = self._run(isa, n, int(shots), self._seed(seed), False)
-        finally:
-            self.options = saved
+        # TREX corrects expectations, not bitstrings: sample plainly
+        dists, _ = self._run(
+            isa, circuits[0].num_qubits, int(shots), self._seed(seed), False, mitigate=False
+        )
         return dists
 
     def info(self) -> dict:
@@ -688,16 +673,6 @@ def _mitigate(raw: np.ndarray, scale: np.ndarray) -> np.ndarray:
     ok = np.abs(scale) > 0.05
     out = np.array(raw, dtype=float)
     out[ok] = np.clip(raw[ok] / scale[ok], -1.0, 1.0)
-    return out
-
-
-def _flip_before_measure(qc: QuantumCircuit, flips: np.ndarray) -> QuantumCircuit:
-    """``qc`` with an X gate before the measurement of each flipped clbit."""
-    out = qc.copy_empty_like()
-    for inst in qc.data:
-        if inst.operation.name == "measure" and flips[qc.find_bit(inst.clbits[0]).index]:
-            out.x(inst.qubits[0])
-        out.append(inst)
     return out
 
 

@@ -8,8 +8,11 @@ readout errors of exactly those qubits (and couplings) moved to the new numbers.
 the qubits the circuit uses are unchanged, so the result is the same distribution (tested
 against the full model); idle qubits, which can never affect the measured ones, are dropped.
 
-Idle-time (delay) relaxation is left out: ISA circuits here are not scheduled and hold no
-delays, which is also what the full model does with them.
+Readout errors are applied classically to the sampled bits (as Aer itself does), which lets
+``twirl=True`` emulate measurement twirling for TREX at no simulation cost: each shot's bits
+are flipped by a random mask before the readout error and flipped back after it (the twirling
+X gates are taken as ideal). Idle-time (delay) relaxation is left out: ISA circuits here are not
+scheduled and hold no delays, which is also what the full model does with them.
 """
 
 from __future__ import annotations
@@ -62,8 +65,9 @@ def compact(qc: QuantumCircuit, qubits: list[int]) -> QuantumCircuit:
     return out
 
 
-def reduced_noise_model(full: NoiseModel, qubits: list[int]) -> NoiseModel:
-    """The errors of ``full`` on ``qubits`` only, renumbered like :func:`compact`.
+def reduced_noise_model(full: NoiseModel, qubits: list[int], readout: bool = True) -> NoiseModel:
+    """The errors of ``full`` on ``qubits`` only, renumbered like :func:`compact` (without the
+    readout errors when ``readout`` is False).
 
     Reads the model's per-qubit tables (``from_backend`` builds only local errors); a model
     with default (all-qubit) errors is refused rather than silently reduced.
@@ -77,9 +81,49 @@ def reduced_noise_model(full: NoiseModel, qubits: list[int]) -> NoiseModel:
             if all(q in new for q in where):
                 model.add_quantum_error(error, name, [new[q] for q in where], warnings=False)
     for where, error in full._local_readout_errors.items():
-        if all(q in new for q in where):
+        if readout and all(q in new for q in where):
             model.add_readout_error(error, [new[q] for q in where], warnings=False)
     return model
+
+
+def readout_flips(full: NoiseModel, qc: QuantumCircuit) -> np.ndarray:
+    """(2, clbits) probabilities that a measured 0 (row 0) or 1 (row 1) is read flipped, per
+    clbit of ``qc`` from the readout error of the physical qubit measured into it."""
+    flips = np.zeros((2, qc.num_clbits))
+    for inst in qc.data:
+        if inst.operation.name != "measure":
+            continue
+        q, c = qc.find_bit(inst.qubits[0]).index, qc.find_bit(inst.clbits[0]).index
+        error = full._local_readout_errors.get((q,))
+        if error is not None:
+            probs = np.asarray(error.probabilities, dtype=float)
+            flips[:, c] = probs[0, 1], probs[1, 0]
+    return flips
+
+
+def apply_readout(
+    counts: dict[str, int], flips: np.ndarray, twirl: bool, rng: np.random.Generator
+) -> dict[int, int]:
+    """Integer-state counts after per-shot readout errors, optionally measurement-twirled: the
+    bits are XORed with a random mask before the error and with the same mask after it."""
+    c = flips.shape[1]
+    keys = list(counts)
+    reps = np.array([counts[k] for k in keys], dtype=np.int64)
+    bits = np.array([[ch == "1" for ch in k.replace(" ", "")[::-1]] for k in keys], dtype=bool)
+    bits = np.repeat(bits.reshape(len(keys), c), reps, axis=0)
+    mask = rng.random(bits.shape) < 0.5 if twirl else np.zeros_like(bits)
+    pre = bits ^ mask
+    flipped = rng.random(bits.shape) < np.where(pre, flips[1], flips[0])
+    out = pre ^ flipped ^ mask
+    if c <= 62:
+        states = out.astype(np.int64) @ (np.int64(1) << np.arange(c, dtype=np.int64))
+        values, freq = np.unique(states, return_counts=True)
+        return {int(v): int(f) for v, f in zip(values, freq)}
+    merged: dict[int, int] = {}
+    for row in out:
+        s = int("".join("1" if b else "0" for b in row[::-1]), 2)
+        merged[s] = merged.get(s, 0) + 1
+    return merged
 
 
 def noisy_bytes(k: int, method: str) -> int:
@@ -115,17 +159,26 @@ class NoisySimulator:
         )
 
     def model(self, qubits: list[int]) -> NoiseModel:
+        """The device's gate errors on ``qubits`` (readout is applied to the samples)."""
         key = tuple(qubits)
         if key not in self._models:
-            self._models[key] = reduced_noise_model(device_noise_model(self.device), qubits)
+            full = device_noise_model(self.device)
+            self._models[key] = reduced_noise_model(full, qubits, readout=False)
         return self._models[key]
 
     def counts(
-        self, circuits: list[QuantumCircuit], shots: int, seed: int | None, what: str
-    ) -> list[dict[str, int]]:
-        """Measured counts (clbit bitstrings) of each bound ISA circuit, ``shots`` each."""
+        self,
+        circuits: list[QuantumCircuit],
+        shots: int,
+        seed: int | None,
+        what: str,
+        twirl: bool = False,
+    ) -> list[dict[int, int]]:
+        """Integer-state counts (bit i = clbit i) of each bound ISA circuit, ``shots`` each,
+        with the device's readout errors; ``twirl`` twirls every shot's measurement."""
         out = []
         rng = np.random.default_rng(seed)
+        full = device_noise_model(self.device)
         for qc in circuits:
             qubits = active_qubits(qc)
             self.check(len(qubits), what)
@@ -135,5 +188,5 @@ class NoisySimulator:
             result = sim.run(
                 small, shots=int(shots), seed_simulator=int(rng.integers(2**31 - 1))
             ).result()
-            out.append(result.get_counts(0))
+            out.append(apply_readout(result.get_counts(0), readout_flips(full, qc), twirl, rng))
         return out

@@ -901,8 +901,8 @@ def _device_usage(plan: _Plan) -> dict[str, Any]:
     evaluations = int(params.get("maxiter") or 0)
     shots = int(params.get("shots") or 0)
     options = params.get("backend_options") or {}
-    if options.get("mitigation") == "trex":
-        per_estimate += 1  # the calibration circuit
+    if options.get("mitigation") == "trex" and params.get("objective") != "cvar":
+        per_estimate += 1  # the calibration circuit (CVaR reads bitstrings: none)
     jobs = evaluations + 2  # the final read-out: samples and an expectation
     return estimate_usage(plan.backend, jobs * per_estimate, shots, jobs=jobs)
 

@@ -13,6 +13,7 @@ from qbench.hardware import get_backend, validate_backend
 from qbench.hardware.base import PauliAnsatz
 from qbench.hardware.ibm import DeviceBackend, device_key, fake_device, parse_options
 from qbench.hardware.noisy import (
+    NoisySimulator,
     active_qubits,
     compact,
     device_noise_model,
@@ -90,6 +91,12 @@ def test_compacted_noise_model_gives_the_full_models_distribution():
     keys = set(a) | set(b)
     tv = 0.5 * sum(abs(a.get(k, 0) - b.get(k, 0)) for k in keys) / shots
     assert tv < 0.01
+    # aer_noisy's path: gate noise in Aer, readout errors applied to the samples (twirled or not)
+    for twirl in (False, True):
+        c = NoisySimulator(device).counts([isa], shots, 4, "test", twirl=twirl)[0]
+        c = {format(k, "03b"): v for k, v in c.items()}
+        tv_c = 0.5 * sum(abs(a.get(k, 0) - c.get(k, 0)) for k in keys | set(c)) / shots
+        assert tv_c < 0.01, (twirl, tv_c)
     # and the noise matters: the ideal distribution is further away than sampling noise
     ideal = AerSimulator().run(isa, shots=shots, seed_simulator=3).result().get_counts()
     tv_ideal = 0.5 * sum(abs(a.get(k, 0) - ideal.get(k, 0)) for k in keys | set(ideal)) / shots
