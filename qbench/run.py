@@ -34,7 +34,7 @@ ROW_FIELDS = (
     "suite", "run_id", "problem", "instance", "n_vars", "encoder", "preprocess", "solver",
     "backend", "seed", "params", "n_qubits", "n_slack", "n_qubits_before", "shrink_ratio",
     "depth", "depth_transpiled", "two_qubit_gates", "two_qubit_gates_transpiled", "swaps",
-    "routing", "shots", "n_evaluations", "iterations",
+    "routing", "device", "mitigation", "shots", "n_evaluations", "iterations",
     "objective", "feasible", "best_known", "gap_pct", "approx_ratio", "bound", "p_feasible",
     "p_optimal", "repaired", "repair_moves", "objective_raw", "feasible_raw", "time_encode_s",
     "time_preprocess_s", "time_solve_s", "time_total_s", "qpu_time_s", "queue_time_s", "jobs",
@@ -116,8 +116,8 @@ def distribution_quality(
 
 def device_facts(info: dict[str, Any]) -> dict[str, Any]:
     """Row fields of a device backend's info: transpiled metrics and job bookkeeping."""
-    keys = ("depth_transpiled", "two_qubit_gates_transpiled", "swaps", "routing", "qpu_time_s",
-            "queue_time_s", "jobs")  # fmt: skip
+    keys = ("depth_transpiled", "two_qubit_gates_transpiled", "swaps", "routing", "device",
+            "mitigation", "qpu_time_s", "queue_time_s", "jobs")  # fmt: skip
     out = {k: info[k] for k in keys if info.get(k) is not None}
     if info.get("job_ids"):
         out["job_ids"] = ",".join(info["job_ids"])
