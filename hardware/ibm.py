@@ -77,9 +77,9 @@ PARAMS = (
     Param("method", str, "automatic", "aer_noisy: automatic, density_matrix or statevector",
           ("automatic", "density_matrix", "statevector")),
 )  # fmt: skip
-#: a rough per-job overhead and per-shot time for the QPU-seconds estimate of a dry run
+#: a rough per-job overhead (seconds) for the QPU-seconds estimate of a dry run
 JOB_OVERHEAD_S = 2.0
-#: default repetition delay of IBM devices (seconds between shots) when a target has none
+#: seconds per shot in that estimate: the default repetition delay of IBM devices
 REP_DELAY_S = 250e-6
 
 
@@ -753,20 +753,16 @@ def make_backend(name: str, **options: Any) -> DeviceBackend:
     return DeviceBackend(family, arg.strip(), **options)
 
 
-def estimate_usage(
-    name: str, n_circuits: int, shots: int, depth: int | None = None, jobs: int | None = None
-) -> dict[str, Any]:
+def estimate_usage(n_circuits: int, shots: int, jobs: int) -> dict[str, Any]:
     """Dry-run estimate of a hardware run: circuits, shots and QPU seconds.
 
-    QPU seconds ≈ jobs × JOB_OVERHEAD_S + circuits × shots × (rep_delay + layer time × depth),
-    with the device's rep_delay when known and 100 ns per layer: IBM bills the time the QPU is
-    locked, which the shots' repetition delay dominates. A rough guide, not a quote.
+    QPU seconds ≈ jobs × JOB_OVERHEAD_S + circuits × shots × REP_DELAY_S: IBM bills the time
+    the QPU is locked, which per-job overhead and the shots' repetition delay dominate for
+    circuits of a few microseconds. A rough guide, not a quote.
     """
-    jobs = n_circuits if jobs is None else jobs
-    per_shot = REP_DELAY_S + 100e-9 * float(depth or 0)
     total_shots = int(n_circuits) * int(shots)
     return {
         "circuits": int(n_circuits),
         "shots": total_shots,
-        "est_qpu_s": round(jobs * JOB_OVERHEAD_S + total_shots * per_shot, 1),
+        "est_qpu_s": round(jobs * JOB_OVERHEAD_S + total_shots * REP_DELAY_S, 1),
     }

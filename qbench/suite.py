@@ -904,7 +904,7 @@ def _device_usage(plan: _Plan) -> dict[str, Any]:
     if options.get("mitigation") == "trex" and params.get("objective") != "cvar":
         per_estimate += 1  # the calibration circuit (CVaR reads bitstrings: none)
     jobs = evaluations + 2  # the final read-out: samples and an expectation
-    return estimate_usage(plan.backend, jobs * per_estimate, shots, jobs=jobs)
+    return estimate_usage(jobs * per_estimate, shots, jobs)
 
 
 def _qrao_groups(plan: _Plan, params: dict[str, Any]) -> int:
