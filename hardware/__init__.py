@@ -16,6 +16,7 @@ from qbench.hardware.aer import (
     AerStatevectorBackend,
 )
 from qbench.hardware.base import Backend
+from qbench.hardware.ibm import FAMILIES, device_key, make_backend, parse_options
 
 #: backend name -> class; "exact" is added on first use of get_backend (hardware/exact.py)
 BACKENDS: dict[str, type[Backend]] = {
@@ -23,8 +24,6 @@ BACKENDS: dict[str, type[Backend]] = {
     AerMPSBackend.name: AerMPSBackend,
     AerShotsBackend.name: AerShotsBackend,
 }
-#: "kind:arg" device-backend families, with what the arg names (qbench.hardware.ibm)
-FAMILIES = {"aer_noisy": "device", "ibm_local": "device", "ibm": "backend"}
 
 
 def _register_exact() -> None:
@@ -52,8 +51,6 @@ def get_backend(name: str, **options) -> Backend:
     if sep:
         if kind not in FAMILIES:
             raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
-        from qbench.hardware.ibm import make_backend
-
         return make_backend(name, **options)
     if kind in FAMILIES:
         raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
@@ -78,8 +75,6 @@ def validate_backend(name: str) -> None:
     if not arg.strip():
         raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
     if kind in ("aer_noisy", "ibm_local"):
-        from qbench.hardware.ibm import device_key
-
         device_key(arg)
 
 
@@ -90,8 +85,6 @@ def open_backend(name: str, *, shots: int, options: dict | None = None) -> Backe
     if ":" in str(name):
         return get_backend(name, shots=shots, **options)
     if options:
-        from qbench.hardware.ibm import parse_options
-
         parse_options(name, options)  # raises: plain backends take no device options
     cls = BACKENDS.get(name)
     if cls is not None and issubclass(cls, AerBackend):
