@@ -129,8 +129,9 @@ def fake_device(name: str):
     return fake_device_classes()[device_key(name)]()
 
 
-def parse_options(name: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """Validated device-backend options of backend ``name`` (ConfigError names what is wrong)."""
+def parse_options(name: str, raw: dict[str, Any], owner: str | None = None) -> dict[str, Any]:
+    """Validated device-backend options of backend ``name`` (ConfigError names what is wrong,
+    as ``owner``: default "backend '<name>'")."""
     family = str(name).partition(":")[0]
     if family not in FAMILIES:
         if raw:
@@ -147,7 +148,7 @@ def parse_options(name: str, raw: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(
                 f"unknown backend option {key!r}; allowed: {', '.join(sorted(allowed))}"
             )
-        out[key] = allowed[key].coerce(value, f"backend {name!r}")
+        out[key] = allowed[key].coerce(value, owner or f"backend {name!r}")
     return out
 
 

@@ -366,9 +366,36 @@ class _Builder:
 
     def encoders(self, value: Any, where: str) -> list[_Encoder]:
         """Encoder items (names or tables, list values sweep) → one _Encoder per combo."""
+
+        def lookup(name: str) -> tuple[Component, str]:
+            comp = _effective_encoder("", name)
+            assert comp is not None
+            return comp, ""
+
+        return self.choices(value, where, "encoder", lookup)
+
+    def preprocessing(self, value: Any, where: str) -> list[_Encoder]:
+        """Preprocessing items ("none", "shrink" or {name = "shrink", ...} tables, list values
+        sweep) → one choice per combo, its options as ``shrink.KEY`` parameters."""
+        from qbench import shrinking
+
+        def lookup(name: str) -> tuple[Component, str]:
+            if name != "shrink":
+                raise ConfigError(
+                    f"unknown preprocess {name!r}; allowed: {', '.join(PREPROCESSORS)}"
+                )
+            return shrinking.COMPONENT, "shrink."
+
+        return self.choices(value, where, "preprocess", lookup)
+
+    def choices(self, value: Any, where: str, kind: str, lookup) -> list[_Encoder]:
+        """Named choices — a name, a table ``{name = ..., KEY = value}`` or a list of them; list
+        values sweep — → one _Encoder per combo. ``lookup(name)`` gives the Component that
+        checks the parameters and the prefix their keys get (ConfigError: unknown name);
+        ``none`` takes no parameters."""
         items = [value] if isinstance(value, str | dict) else value
         if not isinstance(items, list) or not items:
-            self.error(where, f"must be a non-empty list of encoder names or tables, got {value!r}")
+            self.error(where, f"must be a non-empty list of {kind} names or tables, got {value!r}")
             return []
         out: list[_Encoder] = []
         for i, item in enumerate(items):
@@ -376,64 +403,31 @@ class _Builder:
             if isinstance(item, str):
                 item = {"name": item}
             if not isinstance(item, dict):
-                self.error(at, f"expected an encoder name or table, got {_type_name(item)}")
+                self.error(at, f"expected a {kind} name or table, got {_type_name(item)}")
                 continue
             name = item.get("name")
             if not isinstance(name, str):
-                self.error(f"{at}.name", "required: the encoder name (string)")
+                self.error(f"{at}.name", f"required: the {kind} name (string)")
                 continue
             raw = {k: v for k, v in item.items() if k != "name"}
             if name == "none":
                 for key in raw:
-                    self.error(f"{at}.{key}", "encoder 'none' takes no parameters")
+                    self.error(f"{at}.{key}", f"{kind} 'none' takes no parameters")
                 out.append(_Encoder(None, {}, at))
                 continue
             try:
-                comp = _effective_encoder("", name)
+                comp, prefix = lookup(name)
             except ConfigError as exc:
                 self.error(f"{at}.name", str(exc))
                 continue
-            assert comp is not None
             values: dict[str, list[Any]] = {}
             for key, val in raw.items():
                 vals = self.values(f"{at}.{key}", val)
                 for v in vals:
                     self.check_param(f"{at}.{key}", comp, key, v)
                 values[key] = vals
-            out.extend(_Encoder(name, combo, at) for combo in _product(values))
-        return out
-
-    def preprocessing(self, value: Any, where: str) -> list[_Encoder]:
-        """Preprocessing items ("none", "shrink" or {name = "shrink", ...} tables, list values
-        sweep) → one choice per combo, its options as ``shrink.KEY`` parameters."""
-        from qbench import shrinking
-
-        items = [value] if isinstance(value, str | dict) else value
-        if not isinstance(items, list) or not items:
-            self.error(where, f"must be a non-empty list of 'none', 'shrink' or tables: {value!r}")
-            return []
-        out: list[_Encoder] = []
-        for i, item in enumerate(items):
-            at = f"{where}[{i}]"
-            if isinstance(item, str):
-                item = {"name": item}
-            if not isinstance(item, dict) or item.get("name") not in PREPROCESSORS:
-                self.error(at, f"expected 'none', 'shrink' or a table name = 'shrink': {item!r}")
-                continue
-            raw = {k: v for k, v in item.items() if k != "name"}
-            if item["name"] == "none":
-                for key in raw:
-                    self.error(f"{at}.{key}", "preprocess 'none' takes no parameters")
-                out.append(_Encoder(None, {}, at))
-                continue
-            values: dict[str, list[Any]] = {}
-            for key, val in raw.items():
-                vals = self.values(f"{at}.{key}", val)
-                for v in vals:
-                    self.check_param(f"{at}.{key}", shrinking.COMPONENT, key, v)
-                values[key] = vals
             out.extend(
-                _Encoder("shrink", {f"shrink.{k}": v for k, v in combo.items()}, at)
+                _Encoder(name, {prefix + k: v for k, v in combo.items()}, at)
                 for combo in _product(values)
             )
         return out
@@ -622,7 +616,7 @@ class _Builder:
             vals = self.values(f"{where}.{key}", value)
             for v in vals:
                 try:
-                    parse_options("ibm:any", {key: v})
+                    parse_options("ibm:any", {key: v}, owner="device-backend options")
                 except ConfigError as exc:
                     self.error(f"{where}.{key}", str(exc))
             out[f"backend.{key}"] = vals

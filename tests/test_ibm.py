@@ -285,3 +285,21 @@ def test_ibm_job_that_times_out_is_cancelled(server):
     row = _ibm_row({"backend.job_timeout_s": 0.3})
     assert row["status"] == "error" and "timed out" in row["error"]
     assert server.requests_to("job_cancel")
+
+
+def test_suite_backend_options_are_validated_with_their_key_path(tmp_path):
+    from qbench.suite import load_suite
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "bad"\ninstances = ["1tc.8"]\n[[solvers]]\nname = "qaoa"\n'
+        'backend = "aer_noisy:fake_torino"\n'
+        'backend_options = {mitigation = ["none", "zne"], routing = "default"}\n'
+    )
+    with pytest.raises(ConfigError, match=r"solvers\[0\]\.backend_options\.mitigation: .*'zne'"):
+        load_suite(path)
+    path.write_text(path.read_text().replace('"zne"', '"trex"'))
+    suite = load_suite(path)
+    assert len(suite.runs) == 2  # the list sweeps
+    assert {r.params["backend.mitigation"] for r in suite.runs} == {"none", "trex"}
+    assert len({r.run_id for r in suite.runs}) == 2
