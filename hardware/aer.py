@@ -21,15 +21,14 @@ from typing import ClassVar
 import numpy as np
 import qiskit_aer
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ParameterVectorElement
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerError, AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from qbench.errors import ConfigError, ResourceError
-from qbench.hardware.base import Ansatz, Backend, Distribution, PauliAnsatz, QAOAAnsatz
-from qbench.hardware.circuits import distribution_from_counts
+from qbench.hardware.base import Ansatz, Backend, Distribution, PauliAnsatz
+from qbench.hardware.circuits import distribution_from_counts, parameter_index
 from qbench.memory import require_memory
 
 #: default number of shots when a backend samples
@@ -57,15 +56,8 @@ class _Prepared:
         basis = sorted(g for g in simulator.target.operation_names if g in standard)
         tqc = transpile(qc, basis_gates=basis, optimization_level=0)
         tqc.global_phase = 0.0  # irrelevant for probabilities and expectations
-        if isinstance(ansatz, QAOAAnsatz):
-            position = {p: p.index for p in tqc.parameters if isinstance(p, ParameterVectorElement)}
-        else:
-            position = {p: k for k, p in enumerate(qc.parameters)}
-        missing = [p for p in tqc.parameters if p not in position]
-        if missing:
-            raise ValueError(f"circuit parameters outside the ansatz layout: {missing}")
         self.circuit: QuantumCircuit = tqc
-        self.index = np.array([position[p] for p in tqc.parameters], dtype=np.int64)
+        self.index = parameter_index(ansatz, qc, tqc)
         if isinstance(ansatz, PauliAnsatz):
             op, offset = SparsePauliOp(ansatz.paulis), 0.0  # one observable per Pauli
         else:

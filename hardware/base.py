@@ -120,6 +120,13 @@ class QAOAAnsatz(Ansatz):
         if self.mixer == "warm" and self.warm_start is None:
             raise ValueError("the warm mixer needs warm_start (relaxed values in [0, 1])")
 
+    def warm_thetas(self) -> np.ndarray:
+        """WS-QAOA angles θ_j = 2 arcsin(√c_j) of the relaxed solution c ∈ [0, 1]ⁿ."""
+        c = np.clip(np.asarray(self.warm_start, dtype=float).ravel(), 0.0, 1.0)
+        if c.size != self.n_qubits:
+            raise ValueError(f"warm_start has {c.size} values, expected {self.n_qubits}")
+        return 2.0 * np.arcsin(np.sqrt(c))
+
     @property
     def n_terms(self) -> int:
         """Cost terms with their own angle in ma-QAOA: nonzero linear + quadratic terms."""

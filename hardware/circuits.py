@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ParameterVector
+from qiskit.circuit import ParameterVector, ParameterVectorElement
 from qiskit.circuit.library import XXPlusYYGate, efficient_su2, real_amplitudes
 
 from qbench.hardware.base import Distribution, QAOAAnsatz
@@ -75,10 +75,7 @@ def qaoa_circuit(ansatz: QAOAAnsatz) -> QuantumCircuit:
     terms, coeffs = cost_terms(ansatz)
     warm = None
     if mixer == "warm":
-        c = np.clip(np.asarray(ansatz.warm_start, dtype=float).ravel(), 0.0, 1.0)
-        if c.size != n:
-            raise ValueError(f"warm_start has {c.size} values, expected {n}")
-        warm = 2.0 * np.arcsin(np.sqrt(c))
+        warm = ansatz.warm_thetas()
         for j in range(n):
             qc.ry(float(warm[j]), j)
     elif mixer.startswith("xy"):
@@ -275,6 +272,19 @@ def brickwork_ansatz(n_qubits: int, depth: int, entangler: str = "cx") -> Quantu
         for j in range(n):
             qc.rz(theta[base + n + j], j)
     return qc
+
+
+def parameter_index(ansatz, qc: QuantumCircuit, tqc: QuantumCircuit) -> np.ndarray:
+    """Position in the ansatz's parameter layout of each parameter of ``tqc``, a transpiled
+    ``qc``: the θ-vector index for QAOA, the order of ``qc.parameters`` otherwise."""
+    if isinstance(ansatz, QAOAAnsatz):
+        position = {p: p.index for p in tqc.parameters if isinstance(p, ParameterVectorElement)}
+    else:
+        position = {p: k for k, p in enumerate(qc.parameters)}
+    missing = [p for p in tqc.parameters if p not in position]
+    if missing:
+        raise ValueError(f"circuit parameters outside the ansatz layout: {missing}")
+    return np.array([position[p] for p in tqc.parameters], dtype=np.int64)
 
 
 def ising_form(qc: QuantumCircuit) -> QuantumCircuit:

@@ -113,12 +113,6 @@ def rz(phi: float) -> np.ndarray:
     return np.diag([np.exp(-0.5j * phi), np.exp(0.5j * phi)])
 
 
-def warm_thetas(warm_start: np.ndarray) -> np.ndarray:
-    """WS-QAOA angles θ_j = 2 arcsin(√c_j) of the relaxed solution c ∈ [0, 1]ⁿ."""
-    c = np.clip(np.asarray(warm_start, dtype=float), 0.0, 1.0)
-    return 2.0 * np.arcsin(np.sqrt(c))
-
-
 def xy_pairs(ansatz: QAOAAnsatz) -> list[tuple[int, int]]:
     """The XY-mixer pairs in application order (ring: even, odd, closing; complete: lex)."""
     pairs: list[tuple[int, int]] = []
@@ -142,7 +136,7 @@ def start_amplitudes(ansatz: QAOAAnsatz) -> np.ndarray:
     if ansatz.mixer == "x":
         return np.full((n, 2), 1 / math.sqrt(2), dtype=complex)
     if ansatz.mixer == "warm":
-        theta = warm_thetas(ansatz.warm_start)
+        theta = ansatz.warm_thetas()
         return np.stack([np.cos(theta / 2), np.sin(theta / 2)], axis=1).astype(complex)
     bits = (int(ansatz.initial_state) >> np.arange(n)) & 1
     amps = np.zeros((n, 2), dtype=complex)
@@ -791,7 +785,7 @@ def _mixer_mats(ansatz: QAOAAnsatz, beta) -> np.ndarray:
     n = ansatz.n_qubits
     betas = np.broadcast_to(np.asarray(beta, dtype=float), (n,))
     if ansatz.mixer == "warm":
-        theta = warm_thetas(ansatz.warm_start)
+        theta = ansatz.warm_thetas()
         return np.stack([ry(theta[j]) @ rz(-2 * betas[j]) @ ry(-theta[j]) for j in range(n)])
     return np.stack([rx(b) for b in betas])
 

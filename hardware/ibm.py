@@ -48,7 +48,7 @@ from qbench.hardware.base import (
     PauliAnsatz,
     QAOAAnsatz,
 )
-from qbench.hardware.circuits import distribution_from_counts
+from qbench.hardware.circuits import distribution_from_counts, parameter_index
 from qbench.params import Param
 
 #: backend families: name prefix -> what follows the colon
@@ -176,20 +176,6 @@ def _z_expectations(dist: Distribution, masks: list[int], n: int) -> np.ndarray:
         return probs @ (1.0 - 2.0 * parity)
     parity = np.array([[(int(s) & int(k)).bit_count() & 1 for k in masks] for s in dist.states])
     return probs @ (1.0 - 2.0 * parity.reshape(len(dist.states), len(masks)))
-
-
-def _layout_index(ansatz, qc: QuantumCircuit, isa: QuantumCircuit) -> np.ndarray:
-    """Position in the ansatz's parameter layout of each of the ISA circuit's parameters."""
-    from qiskit.circuit import ParameterVectorElement
-
-    if isinstance(ansatz, QAOAAnsatz):
-        position = {p: p.index for p in isa.parameters if isinstance(p, ParameterVectorElement)}
-    else:
-        position = {p: k for k, p in enumerate(qc.parameters)}
-    missing = [p for p in isa.parameters if p not in position]
-    if missing:
-        raise ValueError(f"circuit parameters outside the ansatz layout: {missing}")
-    return np.array([position[p] for p in isa.parameters], dtype=np.int64)
 
 
 class _Compiled:
@@ -389,7 +375,7 @@ class DeviceBackend(Backend):
             measured = logical.copy()
             measured.measure_all()
             isa, metrics = self._transpile(measured)
-        return _Compiled([isa], _layout_index(ansatz, logical, isa), metrics, ansatz.n_qubits)
+        return _Compiled([isa], parameter_index(ansatz, logical, isa), metrics, ansatz.n_qubits)
 
     def _compile_paulis(self, ansatz: PauliAnsatz) -> _Compiled:
         from qbench.hardware.exact import pauli_groups
@@ -410,8 +396,8 @@ class DeviceBackend(Backend):
             circuits.append(isa)
             reads.append((members, [int(support[k]) for k in members], sign[members]))
             if metrics is None:
-                metrics, index = m, _layout_index(ansatz, qc, isa)
-            elif not np.array_equal(_layout_index(ansatz, qc, isa), index):
+                metrics, index = m, parameter_index(ansatz, qc, isa)
+            elif not np.array_equal(parameter_index(ansatz, qc, isa), index):
                 raise ValueError("basis circuits disagree on the parameter order")
         comp = _Compiled(circuits, index, metrics, n)
         comp.reads = reads

@@ -443,10 +443,7 @@ def _routed_qaoa_circuit(ansatz: QAOAAnsatz, measure: bool) -> tuple[QuantumCirc
     wire = list(range(n))  # wire[v]: position of variable v
     warm = None
     if ansatz.mixer == "warm":
-        c = np.clip(np.asarray(ansatz.warm_start, dtype=float).ravel(), 0.0, 1.0)
-        if c.size != n:
-            raise ValueError(f"warm_start has {c.size} values, expected {n}")
-        warm = 2.0 * np.arcsin(np.sqrt(c))
+        warm = ansatz.warm_thetas()
         for j in range(n):
             qc.ry(float(warm[j]), j)
     else:

@@ -68,15 +68,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
             repair=args.repair, preprocess=args.preprocess)
         for spec in args.specs
     ]  # fmt: skip
-    if args.json:
-        for row in rows:
-            print(json.dumps(row, default=str))
-    else:
-        print(format_table(rows, SOLVE_COLUMNS))
+    _print_rows(rows, SOLVE_COLUMNS, args.json)
     failed = [r for r in rows if r["status"] == "error"]
     for row in failed:
         print(f"qbench: error: {row['instance']}: {row['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _print_rows(rows: list[dict], columns, as_json: bool) -> None:
+    """Rows as one JSON object per line, or as a table of ``columns``."""
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, default=str))
+    else:
+        print(format_table(rows, columns))
 
 
 def _solve_dry_run(args: argparse.Namespace, params: dict) -> int:
@@ -90,11 +95,7 @@ def _solve_dry_run(args: argparse.Namespace, params: dict) -> int:
                             args.preprocess))
         for spec in args.specs
     ]  # fmt: skip
-    if args.json:
-        for row in rows:
-            print(json.dumps(row, default=str))
-    else:
-        print(format_table(rows, DRY_RUN_COLUMNS))
+    _print_rows(rows, DRY_RUN_COLUMNS, args.json)
     return 0 if all(r["fits"] for r in rows) else 1
 
 
