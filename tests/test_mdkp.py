@@ -1,4 +1,9 @@
-"""MDKP: SAC-94 / mknap reading and writing, the program against published optima, the repair."""
+"""MDKP: SAC-94 / mknap specifics, the program against published optima, the repair.
+
+The contract every problem shares (reading, round trips, malformed files, generator seeding and
+parameters, vectorised evaluation, random-bitstring repair, constructor, program shape) is tested
+once for all five in test_problem_contract.py.
+"""
 
 import itertools
 from importlib.resources import files
@@ -10,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from qbench.errors import ConfigError, InstanceFormatError
+from qbench.errors import InstanceFormatError
 from qbench.problems.mdkp import MDKP
 
 MDKP_DIR = Path(str(files("qbench.data") / "instances" / "mdkp"))
@@ -58,17 +63,13 @@ def brute_force_optimum(problem: MDKP) -> float:
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_instances_read_with_their_optimum(name):
-    n, m, opt = SHIPPED[name]
+def test_shipped_program_optimum_is_the_published_one(name):
+    """Branch and bound on the program reaches the published optimum: reader and program agree.
+
+    Sizes, names, best known values and shapes of the shipped instances: test_problem_contract.
+    """
     problem = MDKP.read(MDKP_DIR / f"{name}.dat")
-    assert problem.size() == {"n": n, "m": m}
-    assert problem.best_known == opt
-    assert problem.name == name
-    assert problem.profits.shape == (n,)
-    assert problem.weights.shape == (m, n)
-    assert problem.capacities.shape == (m,)
-    assert problem.n_vars == n
-    # the program's optimum (branch and bound) is the published one: reader and program agree
+    opt = SHIPPED[name][2]
     assert milp_optimum(problem) == opt
     assert problem.gap_pct(opt) == 0
 
@@ -82,45 +83,7 @@ def test_program_brute_force_finds_the_published_optimum(name):
     assert best == SHIPPED[name][2] == brute_force_optimum(problem)
 
 
-def test_program_shape_and_names():
-    problem = MDKP.generate(seed=1, n=6, m=3)
-    prog = problem.to_program()
-    assert prog.sense == "max" and prog.senses == ("<=",) * 3
-    assert prog.constraint_names == ["cap0", "cap1", "cap2"]
-    assert prog.var_names == [f"x{j}" for j in range(6)]
-    np.testing.assert_array_equal(prog.A.toarray(), problem.weights)
-    np.testing.assert_array_equal(prog.b, problem.capacities)
-    np.testing.assert_array_equal(prog.linear, problem.profits)
-    assert prog.quadratic.nnz == 0 and prog.constant == 0
-
-
-def test_objective_and_violations_vectorised_match_numpy():
-    problem = MDKP.read(MDKP_DIR / "hp1.dat")
-    X = np.random.default_rng(3).integers(0, 2, size=(200, 28)).astype(float)
-    obj = problem.objective(X)
-    viol = problem.violations(X)
-    assert obj.shape == viol.shape == (200,)
-    np.testing.assert_allclose(obj, X @ problem.profits)
-    excess = np.maximum(X @ problem.weights.T - problem.capacities, 0).sum(axis=1)
-    np.testing.assert_allclose(viol, excess)
-    assert 0 < np.count_nonzero(viol) < 200  # both feasible and infeasible rows were checked
-    np.testing.assert_array_equal(problem.is_feasible(X), excess == 0)
-    assert problem.objective(X[0]) == pytest.approx(obj[0])  # one bitstring gives a scalar
-
-
 # ---- round trips -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_round_trip(name, tmp_path):
-    problem = MDKP.read(MDKP_DIR / f"{name}.dat")
-    problem.write(tmp_path / f"{name}.dat")
-    back = MDKP.read(tmp_path / f"{name}.dat")
-    np.testing.assert_array_equal(back.profits, problem.profits)
-    np.testing.assert_array_equal(back.weights, problem.weights)
-    np.testing.assert_array_equal(back.capacities, problem.capacities)
-    assert back.best_known == problem.best_known
-    assert back.name == name
 
 
 def test_round_trip_unknown_optimum_and_fractions(tmp_path):
@@ -184,35 +147,7 @@ def test_mknap_reads_the_or_library_layout(tmp_path):
     assert second.name == "mknap1-2"
 
 
-# ---- malformed files ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "fragment"),
-    [
-        ("", None, "file ends early: expected number of items n"),
-        ("-3 2 0\n", 1, "number of items n must be >= 1"),
-        ("3 -1 0\n", 1, "number of constraints m must be >= 1"),
-        ("3 0 0\n", 1, "number of constraints m must be >= 1"),
-        ("three 2 0\n", 1, "expected an integer for number of items n"),
-        ("2 1 0\n5 6\n1 x\n3\n", 3, "expected a number for weight [0,1]"),
-        ("2 1 0\n5 6\n1 2\n", 3, "file ends early: expected capacity [0]"),
-        ("2 2 0\n5 6\n1 2\n3 4\n9\n", 5, "file ends early: expected capacity [1]"),
-        ("2 1 0\n5 6\n1 2\n3\n4\n", 5, "unexpected extra data '4'"),
-        ("2 1 0\n5 6\n1 -2\n3\n", 3, "weight must be non-negative, got -2"),
-        ("2 1 0\n5 6\n1 2\n-3\n", 4, "capacity must be non-negative, got -3"),
-        ("2 1 0\n5 inf\n1 2\n3\n", 2, "not finite"),
-        ("2 1 zero\n", 1, "expected a number for optimum"),
-    ],
-)
-def test_reader_rejects_malformed_files(tmp_path, text, line, fragment):
-    path = tmp_path / "bad.dat"
-    path.write_text(text)
-    with pytest.raises(InstanceFormatError) as info:
-        MDKP.read(path)
-    assert info.value.line == line
-    assert fragment in str(info.value)
-    assert str(path) in str(info.value)
+# ---- malformed mknap files ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -233,42 +168,7 @@ def test_mknap_reader_rejects_malformed_files(tmp_path, text, line, fragment):
     assert fragment in str(info.value)
 
 
-def test_reader_rejects_missing_and_binary_files(tmp_path):
-    with pytest.raises(InstanceFormatError, match="cannot read"):
-        MDKP.read(tmp_path / "absent.dat")
-    (tmp_path / "bin.dat").write_bytes(b"\xff\xfe\x00\x01")
-    with pytest.raises(InstanceFormatError, match="not a text file"):
-        MDKP.read(tmp_path / "bin.dat")
-
-
-def test_constructor_validates():
-    with pytest.raises(ValueError, match="non-empty"):
-        MDKP([], np.zeros((1, 0)), [1])
-    with pytest.raises(ValueError, match="weights must have shape"):
-        MDKP([1, 2], np.zeros((1, 3)), [1])
-    with pytest.raises(ValueError, match="capacities has shape"):
-        MDKP([1, 2], np.zeros((2, 2)), [1])
-    with pytest.raises(ValueError, match="non-negative"):
-        MDKP([1, 2], [[1, -1]], [1])
-    with pytest.raises(ValueError, match="finite"):
-        MDKP([1, np.nan], [[1, 1]], [1])
-
-
 # ---- generator ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("correlated", [True, False])
-def test_generator_is_deterministic_and_seeded(correlated):
-    a = MDKP.generate(seed=7, n=30, m=4, correlated=correlated)
-    b = MDKP.generate(seed=7, n=30, m=4, correlated=correlated)
-    c = MDKP.generate(seed=8, n=30, m=4, correlated=correlated)
-    for attr in ("profits", "weights", "capacities"):
-        np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr))
-    assert not np.array_equal(a.weights, c.weights)
-    assert not np.array_equal(a.profits, c.profits)
-    assert a.size() == {"n": 30, "m": 4}
-    assert a.name == ("mdkp-n30-m4-t0.5-s7" if correlated else "mdkp-n30-m4-t0.5-unc-s7")
-    assert a.best_known is None
 
 
 def test_generator_follows_chu_beasley():
@@ -288,24 +188,6 @@ def test_generator_follows_chu_beasley():
     assert abs(np.corrcoef(unc.profits, unc.weights.sum(axis=0))[0, 1]) < 0.2
 
 
-@pytest.mark.parametrize(
-    ("params", "fragment"),
-    [
-        ({"n": 0}, "n must be an integer >= 1"),
-        ({"n": 2.5}, "n must be an integer >= 1"),
-        ({"m": 0}, "m must be an integer >= 1"),
-        ({"m": True}, "m must be an integer >= 1"),
-        ({"tightness": 0}, r"tightness must be a number in \(0, 1\]"),
-        ({"tightness": 1.5}, r"tightness must be a number in \(0, 1\]"),
-        ({"tightness": "half"}, r"tightness must be a number in \(0, 1\]"),
-        ({"correlated": "yes"}, "correlated must be true or false"),
-    ],
-)
-def test_generator_rejects_bad_parameters(params, fragment):
-    with pytest.raises(ConfigError, match=fragment):
-        MDKP.generate(**params)
-
-
 def test_generated_instance_brute_force_matches_milp():
     problem = MDKP.generate(seed=11, n=12, m=3, tightness=0.4)
     X = all_bitstrings(12)
@@ -322,32 +204,6 @@ def assert_maximal(problem: MDKP, y: np.ndarray) -> None:
     for j in np.flatnonzero(y == 0):
         if problem.profits[j] > 0:
             assert np.any(load + problem.weights[:, j] > problem.capacities)
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    seed=st.integers(0, 1000),
-    n=st.integers(1, 25),
-    m=st.integers(1, 6),
-    tightness=st.floats(0.05, 1.0),
-    correlated=st.booleans(),
-    data=st.data(),
-)
-def test_repair_of_random_bitstrings_on_generated_instances(
-    seed, n, m, tightness, correlated, data
-):
-    problem = MDKP.generate(seed=seed, n=n, m=m, tightness=tightness, correlated=correlated)
-    x = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=float)
-    y = problem.repair(x)
-    assert y.shape == (n,) and y.dtype == np.int8
-    assert set(np.unique(y)) <= {0, 1}
-    assert problem.is_feasible(y)
-    assert problem.violations(y) == 0
-    assert_maximal(problem, y)
-    if problem.is_feasible(x):  # a feasible input is only extended
-        assert np.all(y >= x)
-        assert problem.objective(y) >= problem.objective(x)
-    np.testing.assert_array_equal(problem.repair(y), y)  # idempotent
 
 
 @settings(max_examples=120, deadline=None)

@@ -1,4 +1,9 @@
-"""QAP: QAPLIB reading/writing, the assignment program against direct formulas and known optima."""
+"""QAP: QAPLIB specifics, the assignment program against direct formulas and known optima.
+
+The contract every problem shares (reading, round trips, malformed files, generator seeding and
+parameters, vectorised evaluation, random-bitstring repair, constructor, program shape) is tested
+once for all five in test_problem_contract.py.
+"""
 
 import itertools
 from importlib.resources import files
@@ -9,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbench.errors import ConfigError, InstanceFormatError
 from qbench.problems.qap import QAP
 
 QAP_DIR = Path(str(files("qbench.data") / "instances" / "qap"))
@@ -62,15 +66,13 @@ def brute_force_optimum(problem: QAP, chunk: int = 100_000) -> float:
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_instances_read(name):
+def test_shipped_instances_sampled_costs_respect_the_optimum(name):
+    """No permutation beats the published optimum (sampled); identity/sample costs agree.
+
+    Sizes, names, best known values and shapes of the shipped instances: test_problem_contract.
+    """
     n, opt = SHIPPED[name]
     problem = QAP.read(QAP_DIR / f"{name}.dat")
-    assert problem.size() == {"n": n}
-    assert problem.flow.shape == problem.dist.shape == (n, n)
-    assert problem.best_known is None  # QAPLIB files have no place for it
-    assert problem.name == name
-    assert problem.n_vars == n * n
-    # no permutation beats the published optimum (sampled), and identity/sample costs agree
     rng = np.random.default_rng(0)
     perms = np.argsort(rng.random((500, n)), axis=1)
     costs = problem.permutation_costs(perms)
@@ -116,15 +118,6 @@ def test_program_optimum_equals_permutation_optimum(kind):
     assert problem.objective(X[is_perm]).min() == problem.permutation_costs(perms).min()
 
 
-def test_program_shape():
-    problem = QAP.generate(seed=1, n=5)
-    prog = problem.to_program()
-    assert prog.n_vars == 25 and prog.n_constraints == 10
-    assert prog.sense == "min" and set(prog.senses) == {"=="}
-    np.testing.assert_array_equal(prog.b, np.ones(10))
-    assert prog.var_names[7] == "x_1_2"  # row-major: i*n + k
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -145,28 +138,6 @@ def test_objective_equals_permutation_costs(seed, n, kind):
         np.testing.assert_array_equal(problem.x_to_perm(x), p)
 
 
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 6), data=st.data())
-def test_repair_and_violations_on_random_bitstrings(n, data):
-    problem = QAP.generate(seed=n, n=n)
-    bits = data.draw(st.lists(st.integers(0, 1), min_size=n * n, max_size=n * n))
-    x = np.array(bits, dtype=float)
-    mat = x.reshape(n, n)
-    is_perm = bool(np.all(mat.sum(0) == 1) and np.all(mat.sum(1) == 1))
-    assert bool(problem.is_feasible(x)) == is_perm
-    assert (problem.violations(x) > 0) == (not is_perm)
-    assert problem.objective(x) == pytest.approx(dense_objective(problem, x)[0])
-    fixed = problem.repair(x)
-    assert fixed.shape == (n * n,)
-    assert problem.is_feasible(fixed)
-    if is_perm:
-        np.testing.assert_array_equal(fixed, x)
-    # repair keeps as many ones as possible: no permutation matrix overlaps x more
-    perms = np.array(list(itertools.permutations(range(n))))
-    best_overlap = mat[np.arange(n), perms].sum(axis=1).max()
-    assert (fixed * x).sum() == best_overlap
-
-
 def test_permutation_costs_vectorised_in_chunks(monkeypatch):
     import qbench.problems.qap as qap_module
 
@@ -177,16 +148,6 @@ def test_permutation_costs_vectorised_in_chunks(monkeypatch):
     np.testing.assert_array_equal(problem.permutation_costs(perms), whole)
     with pytest.raises(ValueError, match="length 6"):
         problem.permutation_costs(np.zeros((2, 5), dtype=int))
-
-
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_round_trip(name, tmp_path):
-    problem = QAP.read(QAP_DIR / f"{name}.dat")
-    out = tmp_path / f"{name}.dat"
-    problem.write(out)
-    back = QAP.read(out)
-    np.testing.assert_array_equal(back.flow, problem.flow)
-    np.testing.assert_array_equal(back.dist, problem.dist)
 
 
 def test_round_trip_non_integer_values(tmp_path):
@@ -211,49 +172,10 @@ def test_reader_accepts_wrapped_lines_and_blank_lines(tmp_path):
     np.testing.assert_array_equal(back.dist, problem.dist)
 
 
-@pytest.mark.parametrize(
-    ("text", "line", "fragment"),
-    [
-        ("", None, "file ends early: expected the size n"),
-        ("-3\n", 1, "size n must be >= 1"),
-        ("0\n", 1, "size n must be >= 1"),
-        ("two\n", 1, "expected an integer for the size n"),
-        ("2.5\n", 1, "expected an integer"),
-        ("2\n0 1\n1 0\n\n0 5\n5\n", 6, "file ends early: expected distance matrix B [1,1]"),
-        ("2\n0 1\n1 0\n0 x\n5 0\n", 4, "expected a number for distance matrix B [0,1]"),
-        ("2\n0 1\n1 0\n0 5\n5 0\n7\n", 6, "unexpected extra data '7'"),
-        ("2\n0 1\n1 nan\n0 5\n5 0\n", 3, "not finite"),
-        ("3\n0 1\n1 0\n0 5\n5 0\n", 5, "file ends early"),
-    ],
-)
-def test_reader_rejects_malformed_files(tmp_path, text, line, fragment):
-    path = tmp_path / "bad.dat"
-    path.write_text(text)
-    with pytest.raises(InstanceFormatError) as info:
-        QAP.read(path)
-    assert info.value.line == line
-    assert fragment in str(info.value)
-    assert str(path) in str(info.value)
-
-
-def test_reader_rejects_missing_and_binary_files(tmp_path):
-    with pytest.raises(InstanceFormatError, match="cannot read"):
-        QAP.read(tmp_path / "absent.dat")
-    (tmp_path / "bin.dat").write_bytes(b"\xff\xfe\x00\x01")
-    with pytest.raises(InstanceFormatError, match="not a text file"):
-        QAP.read(tmp_path / "bin.dat")
-
-
 @pytest.mark.parametrize("kind", ["taillard", "nugent"])
-def test_generator_is_deterministic_and_seeded(kind):
+def test_generated_matrices_are_symmetric_with_zero_diagonal(kind):
+    """Seeding, names and sizes of the generator: test_problem_contract."""
     a = QAP.generate(seed=7, n=9, kind=kind)
-    b = QAP.generate(seed=7, n=9, kind=kind)
-    c = QAP.generate(seed=8, n=9, kind=kind)
-    np.testing.assert_array_equal(a.flow, b.flow)
-    np.testing.assert_array_equal(a.dist, b.dist)
-    assert not np.array_equal(a.flow, c.flow)
-    assert a.name == f"qap-{kind}-n9-s7"
-    assert a.size() == {"n": 9}
     for mat in (a.flow, a.dist):
         np.testing.assert_array_equal(mat, mat.T)
         np.testing.assert_array_equal(np.diagonal(mat), 0)
@@ -279,24 +201,3 @@ def test_nugent_grid_matches_nug12_distances():
     assert 0.25 < np.mean(off == 0) < 0.42
     # 8 locations on a 3x3 grid: the farthest pair is 4 steps apart
     assert QAP.generate(n=8, kind="nugent").dist.max() == 4
-
-
-@pytest.mark.parametrize(
-    ("params", "fragment"),
-    [
-        ({"n": 0}, "n must be an integer >= 1"),
-        ({"n": -2}, "n must be an integer >= 1"),
-        ({"n": 2.5}, "n must be an integer >= 1"),
-        ({"kind": "grid"}, "allowed: taillard, nugent"),
-    ],
-)
-def test_generator_rejects_bad_parameters(params, fragment):
-    with pytest.raises(ConfigError, match=fragment):
-        QAP.generate(**params)
-
-
-def test_constructor_validates_shapes():
-    with pytest.raises(ValueError, match="square"):
-        QAP(np.zeros((2, 3)), np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="like flow"):
-        QAP(np.zeros((2, 2)), np.zeros((3, 3)))

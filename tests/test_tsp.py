@@ -1,4 +1,9 @@
-"""TSP: TSPLIB 95 reading/writing, distance rules, the position program and known optimal tours."""
+"""TSP: TSPLIB 95 specifics, distance rules, the position program and known optimal tours.
+
+The contract every problem shares (reading, round trips, malformed files, generator seeding and
+parameters, vectorised evaluation, random-bitstring repair, constructor, program shape) is tested
+once for all five in test_problem_contract.py.
+"""
 
 import itertools
 import math
@@ -10,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qbench.errors import ConfigError, InstanceFormatError
 from qbench.problems.tsp import EDGE_WEIGHT_FORMATS, TSP, coord_distances
 
 TSP_DIR = Path(str(files("qbench.data") / "instances" / "tsp"))
@@ -75,14 +79,12 @@ def read_text(tmp_path, text: str, name: str = "t.tsp") -> TSP:
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_instances_read_and_reach_their_optimum(name):
-    n, ew_type, opt = SHIPPED[name]
+def test_shipped_instances_reach_their_optimum(name):
+    """Sizes, names, best known values and symmetry of the shipped instances: the contract tests."""
+    _, ew_type, opt = SHIPPED[name]
     problem = TSP.read(TSP_DIR / f"{name}.tsp")
-    assert problem.size() == {"n": n}
     assert problem.edge_weight_type == ew_type
     assert (problem.coords is None) == (ew_type == "EXPLICIT")
-    assert problem.best_known is None
-    np.testing.assert_array_equal(problem.dist, problem.dist.T)
     assert held_karp(problem.dist) == opt
 
 
@@ -165,16 +167,6 @@ def test_program_optimum_on_all_bitstrings():
     assert problem.objective(X[is_perm]).min() == d[0, 1] + d[1, 2] + d[2, 0]
 
 
-def test_program_shape():
-    prog = TSP.generate(seed=1, n=5).to_program()
-    assert prog.n_vars == 25 and prog.n_constraints == 10
-    assert prog.sense == "min" and set(prog.senses) == {"=="}
-    assert prog.var_names[7] == "x_1_2"  # city 1 at position 2
-    # each (u,t)-(v,t±1) pair once in the upper triangle: n positions × n(n-1) ordered pairs
-    assert prog.quadratic.nnz == 5 * 5 * 4
-    np.testing.assert_array_equal(prog.linear, 0)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -200,39 +192,7 @@ def test_objective_equals_permutation_costs(seed, n, kind):
     np.testing.assert_array_equal(problem.violations(X), 0)
 
 
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(3, 6), data=st.data())
-def test_repair_and_violations_on_random_bitstrings(n, data):
-    problem = TSP.generate(seed=n, n=n)
-    bits = data.draw(st.lists(st.integers(0, 1), min_size=n * n, max_size=n * n))
-    x = np.array(bits, dtype=float)
-    mat = x.reshape(n, n)
-    is_perm = bool(np.all(mat.sum(0) == 1) and np.all(mat.sum(1) == 1))
-    assert bool(problem.is_feasible(x)) == is_perm
-    assert (problem.violations(x) > 0) == (not is_perm)
-    assert problem.objective(x) == pytest.approx(dense_objective(problem, x)[0])
-    fixed = problem.repair(x)
-    assert fixed.shape == (n * n,)
-    assert problem.is_feasible(fixed)
-    fmat = fixed.reshape(n, n)
-    assert np.all(fmat.sum(0) == 1) and np.all(fmat.sum(1) == 1)
-    if is_perm:
-        np.testing.assert_array_equal(fixed, x)
-
-
 # --------------------------------------------------------------------------- writing
-
-
-@pytest.mark.parametrize("name", sorted(SHIPPED))
-def test_shipped_round_trip(name, tmp_path):
-    problem = TSP.read(TSP_DIR / f"{name}.tsp")
-    problem.write(tmp_path / "out.tsp")
-    back = TSP.read(tmp_path / "out.tsp")
-    np.testing.assert_array_equal(back.dist, problem.dist)
-    assert back.edge_weight_type == problem.edge_weight_type
-    if problem.coords is not None:
-        np.testing.assert_array_equal(back.coords, problem.coords)
-    assert back.name == problem.name
 
 
 @pytest.mark.parametrize("fmt", EDGE_WEIGHT_FORMATS)
@@ -319,102 +279,7 @@ def test_nodes_may_come_in_any_order(tmp_path):
     np.testing.assert_array_equal(problem.coords, [[0, 0], [3, 4], [6, 0]])
 
 
-# --------------------------------------------------------------------------- malformed files
-
-EXPLICIT = "NAME : t\nTYPE : TSP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EXPLICIT\n"
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "fragment"),
-    [
-        # truncated sections
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n", 7,
-         "ends after 2 of 3 nodes"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : UPPER_ROW\nEDGE_WEIGHT_SECTION\n1 2\nEOF\n", 7,
-         "has 2 numbers, expected 3"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : FULL_MATRIX\nEDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n", 8,
-         "has 6 numbers, expected 9"),
-        # wrong dimension: too many numbers / nodes
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : UPPER_ROW\nEDGE_WEIGHT_SECTION\n1 2 3\n4\nEOF\n", 8,
-         "has 4 numbers, expected 3"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\n" + COORDS + "4 1 1\nEOF\n", 9,
-         "node id 4 out of range 1..3"),
-        ("NAME : t\nTYPE : TSP\nDIMENSION : 100000000\nEDGE_WEIGHT_TYPE : GEO\n" + COORDS, 8,
-         "ends after 3 of 100000000 nodes"),
-        ("NAME : t\nTYPE : TSP\nDIMENSION : 100000000\n" + "EDGE_WEIGHT_TYPE : EXPLICIT\n"
-         "EDGE_WEIGHT_FORMAT : FULL_MATRIX\nEDGE_WEIGHT_SECTION\n0 1\n", 7, "has 2 numbers"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\n" + COORDS + "EDGE_WEIGHT_SECTION\n1 2 3\n", 9,
-         "EDGE_WEIGHT_SECTION given but EDGE_WEIGHT_TYPE is EUC_2D"),
-        # non-numeric data
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 x 4\n3 6 0\n", 7,
-         "expected a number for coordinate of node 2, got 'x'"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2.5 3 4\n3 6 0\n", 7,
-         "expected an integer node id"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : UPPER_ROW\nEDGE_WEIGHT_SECTION\n1 two 3\n", 7,
-         "expected a number for edge weight, got 'two'"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : UPPER_ROW\nEDGE_WEIGHT_SECTION\n1 inf 3\n", 7,
-         "not finite"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3\n3 6 0\n", 7,
-         "expected 'id x y'"),
-        ("NAME : t\nTYPE : TSP\nDIMENSION : three\n", 3, "expected an integer DIMENSION"),
-        # node ids
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n1 3 4\n3 6 0\n", 7,
-         "duplicate node id 1"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n0 0 0\n2 3 4\n3 6 0\n", 6,
-         "node id 0 out of range"),
-        # unsupported kinds
-        ("NAME : t\nTYPE : ATSP\n", 2, "unsupported TYPE 'ATSP'"),
-        ("NAME : t\nTYPE : CVRP\n", 2, "unsupported TYPE 'CVRP'"),
-        ("TYPE : HCP\n", 1, "only TSP"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_3D\n", 4,
-         "supported: EUC_2D, CEIL_2D, GEO, ATT, EXPLICIT"),
-        (HEADER + "EDGE_WEIGHT_TYPE : MAN_2D\n", 4, "unsupported EDGE_WEIGHT_TYPE 'MAN_2D'"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : UPPER_COL\n", 5, "unsupported EDGE_WEIGHT_FORMAT"),
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : FUNCTION\nEDGE_WEIGHT_SECTION\n1 2 3\n", 5,
-         "does not fit EXPLICIT"),
-        (HEADER + "NODE_COORD_TYPE : THREED_COORDS\n", 4, "unsupported NODE_COORD_TYPE"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\nFIXED_EDGES_SECTION\n1 2\n-1\n", 5,
-         "unsupported section FIXED_EDGES_SECTION"),
-        # bad dimension
-        ("NAME : t\nTYPE : TSP\nDIMENSION : -4\n", 3, "DIMENSION must be >= 3, got -4"),
-        ("NAME : t\nTYPE : TSP\nDIMENSION : 2\n", 3, "DIMENSION must be >= 3"),
-        # asymmetric
-        (EXPLICIT + "EDGE_WEIGHT_FORMAT : FULL_MATRIX\nEDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n2 4 0\n",
-         8, "not symmetric (d[2][3]=3 but d[3][2]=4)"),
-        # structure
-        ("NAME : t\nTYPE : TSP\nNODE_COORD_SECTION\n1 0 0\n", 3, "before DIMENSION"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\n", 4, "missing NODE_COORD_SECTION"),
-        (EXPLICIT + "EDGE_WEIGHT_SECTION\n1 2 3\n", 6, "missing EDGE_WEIGHT_FORMAT"),
-        ("NAME : t\nTYPE : TSP\nEDGE_WEIGHT_TYPE : EUC_2D\n", 3, "missing DIMENSION"),
-        ("", None, "missing TYPE"),
-        (HEADER + "DIMENSION : 4\n", 4, "duplicate DIMENSION"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\n" + COORDS + "NODE_COORD_SECTION\n", 9,
-         "duplicate NODE_COORD_SECTION"),
-        (HEADER + "EDGE_WEIGHT_TYPE : EUC_2D\n" + COORDS + "EOF\n1 2 3\n", 10, "after EOF"),
-        (HEADER + "CAPACITY : 10\n", 4, "unknown keyword 'CAPACITY'"),
-        (HEADER + "1 2 3\n", 4, "outside a data section"),
-        (HEADER + "NAME : again\n", 4, "duplicate NAME"),
-        ("NAME : t\nTYPE :\n", 2, "TYPE has no value"),
-        (HEADER + "COMMENT : best_known lots\n", 4, "expected a number after best_known"),
-        (HEADER + "COMMENT : best_known 5\nCOMMENT : best_known 6\n", 5, "duplicate best_known"),
-    ],
-)  # fmt: skip
-def test_reader_rejects_malformed_files(tmp_path, text, line, fragment):
-    path = tmp_path / "bad.tsp"
-    path.write_text(text)
-    with pytest.raises(InstanceFormatError) as info:
-        TSP.read(path)
-    assert info.value.line == line
-    assert fragment in str(info.value)
-    assert str(path) in str(info.value)
-
-
-def test_reader_rejects_missing_and_binary_files(tmp_path):
-    with pytest.raises(InstanceFormatError, match="cannot read"):
-        TSP.read(tmp_path / "absent.tsp")
-    (tmp_path / "bin.tsp").write_bytes(b"\xff\xfe\x00\x01")
-    with pytest.raises(InstanceFormatError, match="not a text file"):
-        TSP.read(tmp_path / "bin.tsp")
+# --------------------------------------------------------------------------- comments
 
 
 def test_other_comments_do_not_set_best_known(tmp_path):
@@ -428,13 +293,9 @@ def test_other_comments_do_not_set_best_known(tmp_path):
 
 
 def test_euclidean_generator():
+    """Seeding, names and sizes of both generators: test_problem_contract."""
     a = TSP.generate(seed=4, n=30, kind="euclidean")
-    b = TSP.generate(seed=4, n=30, kind="euclidean")
-    c = TSP.generate(seed=5, n=30, kind="euclidean")
-    np.testing.assert_array_equal(a.coords, b.coords)
-    np.testing.assert_array_equal(a.dist, b.dist)
-    assert not np.array_equal(a.coords, c.coords)
-    assert a.edge_weight_type == "EUC_2D" and a.name == "tsp-euclidean-n30-s4"
+    assert a.edge_weight_type == "EUC_2D"
     assert a.coords.min() >= 0 and a.coords.max() < 1000
     np.testing.assert_array_equal(a.coords, np.round(a.coords))
     diff = a.coords[:, None] - a.coords[None]
@@ -443,41 +304,15 @@ def test_euclidean_generator():
 
 def test_random_generator():
     a = TSP.generate(seed=4, n=30, kind="random")
-    b = TSP.generate(seed=4, n=30, kind="random")
-    c = TSP.generate(seed=5, n=30, kind="random")
-    np.testing.assert_array_equal(a.dist, b.dist)
-    assert not np.array_equal(a.dist, c.dist)
     assert a.edge_weight_type == "EXPLICIT" and a.coords is None
-    assert a.size() == {"n": 30}
     np.testing.assert_array_equal(a.dist, a.dist.T)
     np.testing.assert_array_equal(np.diagonal(a.dist), 0)
     off = a.dist[np.triu_indices(30, 1)]
     assert off.min() >= 1 and off.max() < 1000
 
 
-@pytest.mark.parametrize(
-    ("params", "fragment"),
-    [
-        ({"n": 2}, "n must be an integer >= 3"),
-        ({"n": -1}, "n must be an integer >= 3"),
-        ({"n": 4.0}, "n must be an integer >= 3"),
-        ({"kind": "clustered"}, "allowed: euclidean, random"),
-    ],
-)
-def test_generator_rejects_bad_parameters(params, fragment):
-    with pytest.raises(ConfigError, match=fragment):
-        TSP.generate(**params)
-
-
-def test_constructor_validation():
-    with pytest.raises(ValueError, match="symmetric"):
-        TSP(dist=np.array([[0, 1, 2], [1, 0, 3], [2, 4, 0]]))
-    with pytest.raises(ValueError, match="at least 3"):
-        TSP(dist=np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="give dist"):
-        TSP(coords=np.zeros((3, 2)))
+def test_constructor_computes_distances_from_coordinates():
+    """What the constructor refuses: test_problem_contract."""
     coords = np.array([[0.0, 0], [3, 4], [6, 0]])
-    with pytest.raises(ValueError, match="does not match"):
-        TSP(dist=np.ones((3, 3)) - np.eye(3), coords=coords, edge_weight_type="EUC_2D")
     problem = TSP(coords=coords, edge_weight_type="CEIL_2D")
     np.testing.assert_array_equal(problem.dist[0], [0, 5, 6])
