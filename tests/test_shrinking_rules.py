@@ -2,7 +2,7 @@
 
 import networkx as nx
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qbench.encoders import get_encoder
@@ -33,14 +33,18 @@ def random_correlate(seed: int):
 
 
 def fixings(groups: Groups, n_vars: int):
-    """(ones, zeros) among the problem variables for every group and root value b, each with
-    the reference's fixings added (the reference group alone once)."""
+    """(ones, zeros) among the problem variables for every merged group and root value b, each
+    with the reference's fixings added (the reference group alone once). A group of one problem
+    variable is no merge: that variable alone may break a row at 1 (an MDKP item heavier than a
+    capacity) and is then simply 0 in every feasible answer."""
     ref = groups.reference
     roots, flips = groups.root[:n_vars], groups.flip[:n_vars]
     base = np.full(n_vars, -1)
     base[roots == ref] = flips[roots == ref]
     yield set(np.flatnonzero(base == 1)), set(np.flatnonzero(base == 0))
     for r in np.unique(roots[roots != ref]):
+        if np.count_nonzero(roots == r) < 2:
+            continue
         for b in (0, 1):
             values = base.copy()
             values[roots == r] = flips[roots == r] ^ b
@@ -84,6 +88,7 @@ def forbidden(problem, encoding, groups: Groups) -> str | None:
     fraction=st.floats(0.2, 0.9),
     mode=st.sampled_from(["plain", "adaptive"]),
 )
+@example(kind="mdkp", seed=604, fraction=0.5, mode="plain")  # item 4 outweighs a capacity
 def test_constraint_rules_never_allow_a_forbidden_merge(kind, seed, fraction, mode):
     """Random correlations propose any merge; the final groups must respect the problem."""
     problem = generate(kind, seed=seed, **PROBLEMS[kind])
