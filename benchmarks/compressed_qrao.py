@@ -57,7 +57,7 @@ def relaxed_ground(relaxation: qrao.Relaxation) -> float:
     from qiskit.quantum_info import PauliList, SparsePauliOp
     from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-    from qbench.hardware.exact import pauli_groups
+    from qbench.hardware.paulis import pauli_groups
 
     op = relaxation.operator
     if len(pauli_groups(op.paulis)) == 1:

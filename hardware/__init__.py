@@ -1,92 +1,120 @@
 """Backends where circuits run: exact simulator, Aer, noisy device models, IBM Runtime.
 
-``get_backend("aer_mps", shots=2000, seed=1)`` builds a backend by name. Names of the form
-``kind:arg`` are device backends (:mod:`qbench.hardware.ibm`): ``aer_noisy:<device>``,
-``ibm_local:<device>`` and ``ibm:<backend>``, with options such as ``optimization_level`` or
-``mitigation`` (``backend.KEY=VALUE`` on the command line).
+``get_backend("aer_mps", shots=2000, seed=1)`` builds a backend by name. Plain names are
+registered in :data:`BACKENDS`; names of the form ``family:arg`` (``aer_noisy:<device>``,
+``ibm_local:<device>``, ``ibm:<backend>``) belong to a class that lists the family in its
+``families``. Every question about a backend — its options, whether it takes shots, whether a
+circuit fits, what a device run costs — is asked of its class (:func:`backend_class`), so a new
+backend is one module plus its line here.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from qbench.errors import ConfigError
-from qbench.hardware.aer import (
-    AerBackend,
-    AerMPSBackend,
-    AerShotsBackend,
-    AerStatevectorBackend,
-)
-from qbench.hardware.base import Backend
-from qbench.hardware.ibm import FAMILIES, device_key, make_backend, parse_options
+from qbench.hardware.aer import AerMPSBackend, AerShotsBackend, AerStatevectorBackend
+from qbench.hardware.base import Backend, close_open
+from qbench.hardware.exact import ExactBackend
+from qbench.hardware.ibm import DeviceBackend
 
-#: backend name -> class; "exact" is added on first use of get_backend (hardware/exact.py)
+#: plain backend name -> class
 BACKENDS: dict[str, type[Backend]] = {
-    AerStatevectorBackend.name: AerStatevectorBackend,
-    AerMPSBackend.name: AerMPSBackend,
-    AerShotsBackend.name: AerShotsBackend,
+    cls.name: cls for cls in (ExactBackend, AerStatevectorBackend, AerMPSBackend, AerShotsBackend)
 }
+#: backend family (the part of ``family:arg`` before the colon) -> class
+FAMILIES: dict[str, type[Backend]] = dict.fromkeys(DeviceBackend.families, DeviceBackend)
+
+__all__ = [
+    "BACKENDS",
+    "FAMILIES",
+    "Backend",
+    "allowed_names",
+    "backend_class",
+    "backend_names",
+    "check_option",
+    "close_open",
+    "get_backend",
+    "open_backend",
+    "parse_backend_options",
+    "validate_backend",
+]
 
 
-def _register_exact() -> None:
-    """Add ExactBackend lazily so this module imports even before hardware/exact.py exists."""
-    if "exact" in BACKENDS:
-        return
-    try:
-        from qbench.hardware.exact import ExactBackend
-    except ImportError:
-        return
-    BACKENDS[ExactBackend.name] = ExactBackend
+def _family_pattern(family: str) -> str:
+    """``aer_noisy:<device>``: how names of a family are written."""
+    return f"{family}:<{FAMILIES[family].families[family]}>"
 
 
 def backend_names() -> list[str]:
     """The plain backend names get_backend accepts (device families take ``kind:arg``)."""
-    _register_exact()
     return sorted(BACKENDS)
 
 
-def get_backend(name: str, **options) -> Backend:
-    """The backend called ``name``, built with ``options``; ConfigError lists allowed names."""
-    names = backend_names()
-    allowed = ", ".join(names + [f"{k}:<{v}>" for k, v in FAMILIES.items()])
+def allowed_names() -> list[str]:
+    """Every backend name pattern, for messages: plain names, then ``family:<arg>``."""
+    return backend_names() + [_family_pattern(f) for f in FAMILIES]
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class that builds backend ``name``; ConfigError lists the allowed names."""
     kind, sep, arg = str(name).partition(":")
-    if sep:
-        if kind not in FAMILIES:
-            raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
-        return make_backend(name, **options)
-    if kind in FAMILIES:
-        raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
-    cls = BACKENDS.get(name)
+    cls = FAMILIES.get(kind) if sep else BACKENDS.get(kind)
     if cls is None:
-        raise ConfigError(f"unknown backend {name!r}; allowed: {allowed}")
+        if not sep and kind in FAMILIES:
+            what = FAMILIES[kind].families[kind]
+            raise ConfigError(f"backend {name!r} needs a {what}: {_family_pattern(kind)}")
+        raise ConfigError(f"unknown backend {name!r}; allowed: {', '.join(allowed_names())}")
+    return cls
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """The backend called ``name``, built with ``options``; ConfigError lists allowed names."""
+    cls = backend_class(name)
     try:
-        return cls(**options)
+        return cls.build(str(name), **options)
     except TypeError as exc:
         raise ConfigError(f"backend {name!r}: bad options {sorted(options)}: {exc}") from None
 
 
 def validate_backend(name: str) -> None:
     """ConfigError unless ``name`` is a backend get_backend can build; connects to nothing."""
-    kind, sep, arg = str(name).partition(":")
-    if not sep:
-        if name not in backend_names():
-            get_backend(name)  # raises with the allowed names
-        return
-    if kind not in FAMILIES:
-        get_backend(name)
-    if not arg.strip():
-        raise ConfigError(f"backend {name!r} needs a {FAMILIES[kind]}: {kind}:<{FAMILIES[kind]}>")
-    if kind in ("aer_noisy", "ibm_local"):
-        device_key(arg)
+    backend_class(name).validate(str(name))
+
+
+def parse_backend_options(
+    name: str, raw: dict[str, Any], owner: str | None = None
+) -> dict[str, Any]:
+    """The user options (``backend.KEY=VALUE``) of backend ``name``, validated and typed with
+    its class's declared ``params``; ConfigError names what is wrong (as ``owner``)."""
+    cls = backend_class(name)
+    if not cls.params:
+        if raw:
+            keys = ", ".join(f"backend.{k}" for k in sorted(raw))
+            takers = [_family_pattern(f) for f, c in FAMILIES.items() if c.params]
+            raise ConfigError(
+                f"{keys}: backend {name!r} takes no options; they are for {', '.join(takers)}"
+            )
+        return {}
+    return cls.check_options(raw, owner or f"backend {name!r}")
+
+
+def check_option(key: str, value: Any, owner: str = "backend options") -> Any:
+    """One backend option checked before its backend is known (a suite's ``backend_options``):
+    typed with the declaration of the first backend class that takes ``key``; ConfigError
+    when no backend takes it or the value is bad."""
+    classes = [*BACKENDS.values(), *FAMILIES.values()]
+    for cls in classes:
+        if any(p.name == key for p in cls.params):
+            return cls.check_options({key: value}, owner)[key]
+    allowed = sorted({p.name for cls in classes for p in cls.params})
+    raise ConfigError(f"unknown backend option {key!r}; allowed: {', '.join(allowed)}")
 
 
 def open_backend(name: str, *, shots: int, options: dict | None = None) -> Backend:
-    """The backend a solver runs on: ``shots`` per estimate where the backend samples (Aer,
-    devices), device ``options`` (``backend.KEY`` parameters) for ``kind:arg`` names."""
-    options = dict(options or {})
-    if ":" in str(name):
-        return get_backend(name, shots=shots, **options)
-    if options:
-        parse_options(name, options)  # raises: plain backends take no device options
-    cls = BACKENDS.get(name)
-    if cls is not None and issubclass(cls, AerBackend):
-        return get_backend(name, shots=shots)
-    return get_backend(name)
+    """The backend a solver runs on: built with ``shots`` where the backend samples, and with
+    the user's ``options`` (``backend.KEY`` parameters, validated against its declaration)."""
+    options = parse_backend_options(name, dict(options or {}))
+    if backend_class(name).takes_shots:
+        options["shots"] = shots
+    return get_backend(name, **options)

@@ -27,9 +27,15 @@ from qiskit_aer import AerError, AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from qbench.errors import ConfigError, ResourceError
-from qbench.hardware.base import Ansatz, Backend, Distribution, PauliAnsatz
-from qbench.hardware.circuits import distribution_from_counts, parameter_index
-from qbench.memory import require_memory
+from qbench.hardware.base import (
+    Ansatz,
+    Backend,
+    Distribution,
+    PauliAnsatz,
+    distribution_from_counts,
+)
+from qbench.hardware.circuits import parameter_index
+from qbench.memory import format_bytes, require_memory
 
 #: default number of shots when a backend samples
 DEFAULT_SHOTS = 1024
@@ -93,6 +99,27 @@ class AerBackend(Backend):
     """Common machinery: per-ansatz transpile cache, estimator expectation, sampler counts."""
 
     method: ClassVar[str] = "automatic"
+    takes_shots: ClassVar[bool] = True
+    #: True when Pauli expectations carry the estimator's shot noise N(0, 1/√shots)
+    noisy_estimates: ClassVar[bool] = False
+
+    @classmethod
+    def statevector_fit(cls, name: str, n_qubits: int, available: int | None) -> tuple[int, str]:
+        """(bytes of an n-qubit Aer statevector run, why it would not fit or "")."""
+        memory = statevector_bytes(n_qubits)
+        if available is not None and memory > available:
+            return memory, (
+                f"{name} statevector of {n_qubits} qubits needs {format_bytes(memory)} but "
+                f"{format_bytes(available)} are available; use aer_mps or fewer qubits"
+            )
+        return memory, ""
+
+    @classmethod
+    def mps_fit(cls, name: str, n_qubits: int) -> tuple[None, str]:
+        """(None: MPS memory is not estimated, why it would be refused or "")."""
+        if n_qubits > MPS_MAX_QUBITS:
+            return None, f"{name}: {n_qubits} qubits exceeds the MPS limit of {MPS_MAX_QUBITS}"
+        return None, ""
 
     def __init__(
         self,
@@ -158,7 +185,7 @@ class AerBackend(Backend):
         the path hardware takes). Exact on statevector/MPS; ``aer_shots`` adds the estimator's
         N(0, 1/√shots) noise."""
         prep = self.prepared(ansatz)
-        precision = 1.0 / np.sqrt(self.shots) if self.name == "aer_shots" else 0.0
+        precision = 1.0 / np.sqrt(self.shots) if self.noisy_estimates else 0.0
         estimator = EstimatorV2(
             options={
                 "default_precision": precision,
@@ -243,6 +270,12 @@ class AerStatevectorBackend(AerBackend):
     exact: ClassVar[bool] = True
     method: ClassVar[str] = "statevector"
 
+    @classmethod
+    def fit(
+        cls, name: str, n_qubits: int, kind: str, available: int | None
+    ) -> tuple[int | None, str]:
+        return cls.statevector_fit(name, n_qubits, available)
+
     def check(self, ansatz: Ansatz) -> None:
         self._check_statevector(ansatz)
 
@@ -274,6 +307,12 @@ class AerMPSBackend(AerBackend):
     exact: ClassVar[bool] = False
     method: ClassVar[str] = "matrix_product_state"
 
+    @classmethod
+    def fit(
+        cls, name: str, n_qubits: int, kind: str, available: int | None
+    ) -> tuple[int | None, str]:
+        return cls.mps_fit(name, n_qubits)
+
     def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, **options):
         super().__init__(**options)
         self.max_qubits = int(max_qubits)
@@ -303,6 +342,14 @@ class AerShotsBackend(AerBackend):
 
     name: ClassVar[str] = "aer_shots"
     exact: ClassVar[bool] = False
+    noisy_estimates: ClassVar[bool] = True
+
+    @classmethod
+    def fit(
+        cls, name: str, n_qubits: int, kind: str, available: int | None
+    ) -> tuple[int | None, str]:
+        """The default method's statevector (runs choose ``method`` only from Python)."""
+        return cls.statevector_fit(name, n_qubits, available)
 
     def __init__(self, *, method: str = "automatic", **options):
         if method not in SHOTS_METHODS:

@@ -18,16 +18,25 @@ Ansatz kinds:
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.program import BinaryProgram
 
 MIXERS = ("x", "xy_ring", "xy_complete", "warm")
+#: what a solver's circuit is: a QAOA schedule (diagonal cost, the exact engine's own kind), a
+#: parameterised circuit read out on the QUBO's diagonal cost (VQE), or a circuit read out
+#: through Pauli observables (PCE, QRAO); backends size their memory per kind
+ANSATZ_KINDS = ("qaoa", "circuit", "pauli")
 
 
 def state_bits(states: np.ndarray, n: int) -> np.ndarray:
@@ -103,6 +112,8 @@ class QAOAAnsatz(Ansatz):
     The cost layer ignores the QUBO's constant (a global phase).
     """
 
+    kind: ClassVar[str] = "qaoa"
+
     p: int = 1
     mixer: str = "x"
     multi_angle: bool = False
@@ -148,6 +159,8 @@ class QAOAAnsatz(Ansatz):
 class CircuitAnsatz(Ansatz):
     """Any parameterised qiskit circuit on ``qubo.n_vars`` qubits (VQE, CVaR-VQE)."""
 
+    kind: ClassVar[str] = "circuit"
+
     qc: object = None
     name: str = ""
 
@@ -170,6 +183,8 @@ class PauliAnsatz:
     ``paulis`` is a qiskit ``PauliList`` of Hermitian Paulis (label phase ``""`` or ``"-"``) on
     ``qc.num_qubits`` qubits; parameters are bound in the order of ``qc.parameters``.
     """
+
+    kind: ClassVar[str] = "pauli"
 
     qc: object
     paulis: object
@@ -206,12 +221,125 @@ class Distribution:
     shots: int | None = None
 
 
+def _as_state(key, n: int) -> int:
+    if isinstance(key, str):
+        text = key.replace(" ", "")
+        return int(text, 16) if text.startswith("0x") else int(text, 2)
+    return int(key)
+
+
+def states_array(values: list[int], n: int) -> np.ndarray:
+    """Integer basis states as int64 (n <= 62) or as Python ints in an object array (larger n)."""
+    if n <= 62:
+        return np.asarray(values, dtype=np.int64).reshape(-1)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [int(v) for v in values]
+    return out
+
+
+def distribution_from_counts(counts, n: int) -> Distribution:
+    """A sampled Distribution from qiskit counts or an array of sampled integer states.
+
+    Counts keys may be qiskit bitstrings (little-endian: qubit 0 is the rightmost character),
+    hex strings (``"0x.."``) or integers; an array holds one integer state per shot. States are
+    sorted; probabilities are count / shots.
+    """
+    if isinstance(counts, Mapping):
+        merged: dict[int, int] = {}
+        for key, c in counts.items():
+            s = _as_state(key, n)
+            merged[s] = merged.get(s, 0) + int(c)
+        keys = sorted(merged)
+        freq = np.array([merged[k] for k in keys], dtype=float)
+    else:
+        samples = np.asarray(counts)
+        if samples.dtype == object:
+            uniq: dict[int, int] = {}
+            for s in samples.ravel():
+                uniq[int(s)] = uniq.get(int(s), 0) + 1
+            keys = sorted(uniq)
+            freq = np.array([uniq[k] for k in keys], dtype=float)
+        else:
+            values, freq = np.unique(samples.astype(np.int64).ravel(), return_counts=True)
+            keys, freq = values.tolist(), freq.astype(float)
+    for s in keys:
+        if s < 0 or s >> n:
+            raise ValueError(f"state {s} is out of range for {n} qubits")
+    shots = int(freq.sum())
+    if shots == 0:
+        raise ValueError("no samples: the counts are empty")
+    return Distribution(states=states_array(keys, n), probs=freq / shots, exact=False, shots=shots)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one variational run asks of a backend, as a dry run counts it: circuits per estimate
+    (one per measurement basis), objective evaluations, shots per circuit, and whether it reads
+    expectation values (readout mitigation calibrates those) rather than only bitstrings."""
+
+    bases: int
+    evaluations: int
+    shots: int
+    expectations: bool = True
+
+
 class Backend(ABC):
-    """Where circuits run: exact expectation and distribution, or shot-based estimates."""
+    """Where circuits run: exact expectation and distribution, or shot-based estimates.
+
+    Besides running circuits, a backend class declares what it needs and costs, so the pipeline,
+    dry runs and suites ask it instead of testing its name: ``takes_shots`` (built with the
+    solver's shots), ``params`` (the options users set as ``backend.KEY=VALUE``), and the
+    class methods :meth:`validate`, :meth:`fit`, :meth:`usage` and :meth:`build`, which work on a
+    backend *name* without building (or connecting to) anything.
+    """
 
     name: ClassVar[str] = ""
     #: True when ``distribution`` returns exact probabilities (no shot noise)
     exact: ClassVar[bool] = False
+    #: True when the backend samples: it is built with the solver's ``shots``
+    takes_shots: ClassVar[bool] = False
+    #: options users may set (``--set backend.KEY=VALUE``, a suite's ``backend_options``)
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    @classmethod
+    def check_options(cls, raw: dict[str, Any], owner: str) -> dict[str, Any]:
+        """``raw`` user options validated and typed with :attr:`params` (only the given keys);
+        ConfigError naming an unknown option with the allowed ones, or a bad value."""
+        allowed = {p.name: p for p in cls.params}
+        unknown = sorted(set(raw) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"unknown backend option {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}"
+            )
+        return {key: allowed[key].coerce(value, owner) for key, value in raw.items()}
+
+    @classmethod
+    def validate(cls, name: str) -> None:
+        """ConfigError when backend ``name`` of this class cannot be built; connects to nothing."""
+        return None
+
+    @classmethod
+    def fit(
+        cls, name: str, n_qubits: int, kind: str, available: int | None
+    ) -> tuple[int | None, str]:
+        """(peak bytes, or None where not estimated; why it would be refused, or "") of an
+        ``n_qubits`` circuit of ansatz ``kind`` (:data:`ANSATZ_KINDS`) with ``available`` bytes
+        free; default: nothing estimated, nothing refused."""
+        return None, ""
+
+    @classmethod
+    def usage(
+        cls, name: str, work: Callable[[], Work], options: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Circuits, shots and estimated QPU seconds of a run on a device (dry runs), None for
+        simulators. ``work()`` gives the run's :class:`Work` (called only when needed: it may
+        encode the instance)."""
+        return None
+
+    @classmethod
+    def build(cls, name: str, **options: Any) -> Backend:
+        """The backend called ``name``, built with constructor ``options``."""
+        return cls(**options)
 
     def check(self, ansatz: Ansatz) -> None:
         """Refuse up front (ResourceError with the numbers) what would not fit; default: fits."""
@@ -244,6 +372,11 @@ class Backend(ABC):
         """``shots`` measured samples of each bound circuit (no measurements in the circuits)."""
         raise NotImplementedError(f"backend {self.name!r} cannot sample circuits")
 
+    def statevector(self, ansatz: Ansatz | PauliAnsatz, params: np.ndarray) -> np.ndarray | None:
+        """The exact state at ``params`` where the backend holds one in memory (lets solvers
+        sample it in numpy instead of running circuits); None otherwise."""
+        return None
+
     def close(self) -> None:
         """Release what the backend holds open (an IBM Runtime session or batch); default: none."""
         return None
@@ -251,3 +384,17 @@ class Backend(ABC):
     def info(self) -> dict:
         """Backend facts for the result row (name, method, device...)."""
         return {"backend": self.name}
+
+
+#: backends holding a service connection open (an IBM Runtime session or batch); the pipeline
+#: closes them after every run with :func:`close_open`
+OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_open() -> None:
+    """Close every backend in :data:`OPEN`; explicit, in the caller's thread (never from a garbage
+    collector callback, which may run on any thread in the middle of a request)."""
+    for backend in list(OPEN):
+        with contextlib.suppress(Exception):  # already closed or expired on the service
+            backend.close()
+    OPEN.clear()

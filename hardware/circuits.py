@@ -8,14 +8,16 @@ QUBO variable i and basis state ``s`` has ``x_i = (s >> i) & 1``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ParameterVector, ParameterVectorElement
 from qiskit.circuit.library import XXPlusYYGate, efficient_su2, real_amplitudes
 
-from qbench.hardware.base import Distribution, QAOAAnsatz
+if TYPE_CHECKING:
+    from qbench.hardware.base import QAOAAnsatz
+
 
 #: VQE ansatz kinds accepted by :func:`vqe_ansatz`
 VQE_KINDS = ("efficient_su2", "real_amplitudes", "ry_rz_cx")
@@ -24,7 +26,6 @@ RY_RZ_CX_ENTANGLEMENT = ("linear", "circular", "full")
 #: the basis :func:`circuit_metrics` counts in
 METRICS_BASIS = ("rz", "sx", "x", "cx")
 #: above this many qubits basis states no longer fit an int64 and are Python ints instead
-MAX_INT64_QUBITS = 62
 
 
 def xy_pairs(group: list[int], kind: str) -> list[tuple[int, int]]:
@@ -188,56 +189,6 @@ def circuit_metrics(qc: QuantumCircuit) -> dict:
     }
 
 
-def _as_state(key, n: int) -> int:
-    if isinstance(key, str):
-        text = key.replace(" ", "")
-        return int(text, 16) if text.startswith("0x") else int(text, 2)
-    return int(key)
-
-
-def states_array(values: list[int], n: int) -> np.ndarray:
-    """Integer basis states as int64 (n <= 62) or as Python ints in an object array (larger n)."""
-    if n <= MAX_INT64_QUBITS:
-        return np.asarray(values, dtype=np.int64).reshape(-1)
-    out = np.empty(len(values), dtype=object)
-    out[:] = [int(v) for v in values]
-    return out
-
-
-def distribution_from_counts(counts, n: int) -> Distribution:
-    """A sampled Distribution from qiskit counts or an array of sampled integer states.
-
-    Counts keys may be qiskit bitstrings (little-endian: qubit 0 is the rightmost character),
-    hex strings (``"0x.."``) or integers; an array holds one integer state per shot. States are
-    sorted; probabilities are count / shots.
-    """
-    if isinstance(counts, Mapping):
-        merged: dict[int, int] = {}
-        for key, c in counts.items():
-            s = _as_state(key, n)
-            merged[s] = merged.get(s, 0) + int(c)
-        keys = sorted(merged)
-        freq = np.array([merged[k] for k in keys], dtype=float)
-    else:
-        samples = np.asarray(counts)
-        if samples.dtype == object:
-            uniq: dict[int, int] = {}
-            for s in samples.ravel():
-                uniq[int(s)] = uniq.get(int(s), 0) + 1
-            keys = sorted(uniq)
-            freq = np.array([uniq[k] for k in keys], dtype=float)
-        else:
-            values, freq = np.unique(samples.astype(np.int64).ravel(), return_counts=True)
-            keys, freq = values.tolist(), freq.astype(float)
-    for s in keys:
-        if s < 0 or s >> n:
-            raise ValueError(f"state {s} is out of range for {n} qubits")
-    shots = int(freq.sum())
-    if shots == 0:
-        raise ValueError("no samples: the counts are empty")
-    return Distribution(states=states_array(keys, n), probs=freq / shots, exact=False, shots=shots)
-
-
 #: two-qubit gates :func:`brickwork_ansatz` accepts
 BRICKWORK_ENTANGLERS = ("cx", "cz")
 
@@ -277,7 +228,7 @@ def brickwork_ansatz(n_qubits: int, depth: int, entangler: str = "cx") -> Quantu
 def parameter_index(ansatz, qc: QuantumCircuit, tqc: QuantumCircuit) -> np.ndarray:
     """Position in the ansatz's parameter layout of each parameter of ``tqc``, a transpiled
     ``qc``: the θ-vector index for QAOA, the order of ``qc.parameters`` otherwise."""
-    if isinstance(ansatz, QAOAAnsatz):
+    if ansatz.kind == "qaoa":  # its circuit's θ vector is the layout itself
         position = {p: p.index for p in tqc.parameters if isinstance(p, ParameterVectorElement)}
     else:
         position = {p: k for k, p in enumerate(qc.parameters)}

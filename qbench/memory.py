@@ -33,3 +33,19 @@ def require_memory(what: str, required: int, max_bytes: int | None = None, hint:
         raise ResourceError(
             f"{what} needs {required:,} bytes but {source} is {available:,} bytes{hint}"
         )
+
+
+def format_bytes(n: int) -> str:
+    """Human-readable byte count in binary units ("1.5 GiB", "512 bytes"); counts beyond a
+    million EiB are written in scientific notation ("1.2e+25 bytes")."""
+    for unit, size in (
+        ("EiB", 1 << 60),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ):
+        if n >= size:
+            value = n / size
+            return f"{value:.3g} {unit}" if value < 1e6 else f"{n:.3g} bytes"
+    return f"{n} bytes"

@@ -11,10 +11,9 @@ import scipy.sparse as sp
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from qbench.hardware.base import QAOAAnsatz, state_bits
+from qbench.hardware.base import QAOAAnsatz, distribution_from_counts, state_bits
 from qbench.hardware.circuits import (
     circuit_metrics,
-    distribution_from_counts,
     qaoa_circuit,
     vqe_ansatz,
     xy_pairs,

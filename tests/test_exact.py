@@ -345,7 +345,7 @@ def test_distribution_exact_and_sampled() -> None:
 def test_oversized_refused_with_numbers() -> None:
     ansatz = QAOAAnsatz(random_qubo(0, 10), p=1)
     backend = ExactBackend(max_bytes=10_000)
-    required = exact.required_bytes(10, np.complex128, exact._engine(backend.engine, 10))
+    required = exact.required_bytes(10, np.complex128, exact.choose_engine(backend.engine, 10))
     assert required > 10_000
     with pytest.raises(ResourceError) as err:
         backend.check(ansatz)

@@ -10,8 +10,9 @@ from qiskit_aer import AerSimulator
 
 from qbench.errors import ConfigError, ResourceError
 from qbench.hardware import get_backend, validate_backend
+from qbench.hardware import parse_backend_options as parse_options
 from qbench.hardware.base import PauliAnsatz
-from qbench.hardware.ibm import DeviceBackend, device_key, fake_device, parse_options
+from qbench.hardware.ibm import DeviceBackend, device_key, fake_device
 from qbench.hardware.noisy import (
     NoisySimulator,
     active_qubits,
@@ -20,7 +21,7 @@ from qbench.hardware.noisy import (
     reduced_noise_model,
 )
 from qbench.hardware.transpile import transpile_isa
-from qbench.run import run
+from qbench.pipeline import run
 
 MIS5 = "mis:n=5,p=0.5,seed=1"  # 5 nodes, optimum 3 (brute force)
 SOLVERS = {

@@ -10,7 +10,7 @@ from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 from qbench.errors import ResourceError
 from qbench.hardware import get_backend
 from qbench.hardware.base import PauliAnsatz
-from qbench.hardware.exact import pauli_groups, walsh_hadamard
+from qbench.hardware.paulis import pauli_groups, walsh_hadamard
 
 
 def _random_paulis(n: int, count: int, seed: int) -> PauliList:

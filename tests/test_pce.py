@@ -16,7 +16,7 @@ from qbench.errors import ConfigError, ResourceError
 from qbench.hardware import get_backend
 from qbench.hardware.base import PauliAnsatz
 from qbench.hardware.circuits import brickwork_ansatz, circuit_metrics
-from qbench.hardware.exact import pauli_groups
+from qbench.hardware.paulis import pauli_groups
 from qbench.problems import generate
 from qbench.program import BinaryProgram
 from qbench.solvers import get_solver

@@ -1,0 +1,153 @@
+"""Blocked pass scheduling for the numba engine: which qubits a pass holds local and which gates
+it applies (commuting 1-qubit layers, ordered XY sequences), and running one pass on a state."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from qbench.hardware.exact.kernels import get_num_threads, pass_kernel
+
+#: local qubits per blocked pass: 2^13 amplitudes (128 KiB in complex128) per buffer
+BLOCK_BITS = 13
+#: lowest qubits always kept local in a high-qubit pass, so gathered rows are >= 8 amplitudes
+CHUNK_BITS = 3
+
+#: gate kinds of :func:`pass_kernel`: general 2x2, XY Givens rotation, RX-type 2x2
+_ONE_Q, _XY, _RX = 0, 1, 2
+
+
+@dataclass
+class Pass:
+    """A blocked pass: its local qubits (buffer bit t is qubit lbits[t]) and gates on them."""
+
+    lbits: np.ndarray
+    obits: np.ndarray
+    kinds: np.ndarray
+    qa: np.ndarray
+    qb: np.ndarray
+    mats: np.ndarray
+
+
+def make_pass(n: int, used: set[int], gates: list, block: int) -> Pass:
+    """Local set = used qubits filled up with the lowest other qubits to ``block`` qubits."""
+    local = set(used)
+    q = 0
+    while len(local) < block:
+        if q not in local:
+            local.add(q)
+        q += 1
+    # buffer bit order: gate-free qubits lowest, then gated ones with the smallest CHUNK_BITS
+    # rotated to the top, so every butterfly has a stride >= 2^CHUNK_BITS (vectorised loops)
+    gated = sorted({q for _, qubits, _ in gates for q in qubits})
+    free = sorted(local - set(gated))
+    k = min(max(0, CHUNK_BITS - len(free)), len(gated))
+    lbits = np.array(free + gated[k:] + gated[:k], dtype=np.int64)
+    pos = {int(b): t for t, b in enumerate(lbits)}
+    obits = np.array([q for q in range(n) if q not in local], dtype=np.int64)
+    m = len(gates)
+    kinds = np.zeros(m, np.int64)
+    qa = np.zeros(m, np.int64)
+    qb = np.zeros(m, np.int64)
+    mats = np.zeros((m, 2, 2), np.complex128)
+    for g, (kind, qubits, mat) in enumerate(gates):
+        kinds[g] = kind
+        qa[g] = pos[qubits[0]]
+        qb[g] = pos[qubits[-1]]
+        mats[g] = mat
+    return Pass(lbits, obits, kinds, qa, qb, mats)
+
+
+def _is_rx(u: np.ndarray) -> bool:
+    """True for ``[[c, -is], [-is, c]]`` (c, s real): the cheaper real-coefficient butterfly."""
+    return bool(
+        u[0, 0] == u[1, 1] and u[0, 1] == u[1, 0] and u[0, 0].imag == 0 and u[0, 1].real == 0
+    )
+
+
+def schedule_1q(n: int, mats: np.ndarray, block: int) -> list[Pass]:
+    """Commuting 1-qubit gates: low qubits in one pass, high qubits in balanced groups."""
+    block = min(block, n)
+    gates = [(_RX if _is_rx(mats[q]) else _ONE_Q, (q,), mats[q]) for q in range(n)]
+    passes = [make_pass(n, set(range(block)), gates[:block], block)]
+    high = list(range(block, n))
+    if high:
+        budget = max(1, block - min(CHUNK_BITS, block - 1))
+        groups = np.array_split(np.array(high), math.ceil(len(high) / budget))
+        for grp in groups:
+            sel = [int(q) for q in grp]
+            passes.append(make_pass(n, set(sel), [gates[q] for q in sel], block))
+    return passes
+
+
+def schedule_seq(n: int, gates: list, block: int) -> list[Pass]:
+    """An ordered gate sequence, greedily packed: a pass's touched qubits fit its local set."""
+    block = min(block, n)
+    chunk = min(CHUNK_BITS, block - 1) if block > 1 else 0
+    budget = block - chunk
+    low = set(range(chunk))
+    passes: list[Pass] = []
+    used: set[int] = set(range(block))  # the first pass is the phase pass over the low qubits
+    current: list = []
+    for gate in gates:
+        trial = used | set(gate[1])
+        if len(trial - low) > budget:
+            passes.append(make_pass(n, used, current, block))
+            used, current = set(gate[1]), []
+            trial = used
+        used = trial
+        current.append(gate)
+    passes.append(make_pass(n, used, current, block))
+    return passes
+
+
+def xy_gate(a: int, b: int, beta: float) -> tuple:
+    """The gate tuple (kind, qubits, matrix) of ``exp(-iβ(X_aX_b + Y_aY_b)/2)`` for a pass."""
+    mat = np.array([[math.cos(beta), -1j * math.sin(beta)], [0, 0]])
+    return (_XY, (a, b), mat)
+
+
+def xy_passes(n: int, gates: list, block: int) -> list[Pass]:
+    """The passes of an ordered XY gate sequence, dropping gate-free ones (``schedule_seq``
+    starts with a pass over the low qubits meant for a fused cost phase)."""
+    return [ps for ps in schedule_seq(n, gates, block) if ps.kinds.size]
+
+
+def run_pass(
+    state: np.ndarray,
+    ps: Pass,
+    *,
+    init: np.ndarray | None = None,
+    phase: tuple | None = None,
+    energy: tuple | None = None,
+    store: bool = True,
+) -> float:
+    """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
+    amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) first, accumulate the
+    ``energy`` (h, Qs) last; ``store=False`` leaves the state unwritten. Returns the energy."""
+    zero_h, zero_q = np.zeros(1), np.zeros((1, 1))
+    ph_h, ph_q, gamma = phase if phase is not None else (zero_h, zero_q, 0.0)
+    ex_h, ex_q = energy if energy is not None else (zero_h, zero_q)
+    amps = init if init is not None else np.zeros((1, 2), np.complex128)
+    return pass_kernel(
+        state,
+        ps.lbits,
+        ps.obits,
+        ps.kinds,
+        ps.qa,
+        ps.qb,
+        ps.mats,
+        amps,
+        init is not None,
+        ph_h,
+        ph_q,
+        float(gamma),
+        phase is not None,
+        ex_h,
+        ex_q,
+        energy is not None,
+        store,
+        get_num_threads(),
+    )
