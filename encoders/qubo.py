@@ -70,7 +70,7 @@ import scipy.sparse as sp
 
 from qbench.encoders.base import Encoder, Encoding
 from qbench.errors import ConfigError
-from qbench.params import Param
+from qbench.params import OneOf, Param, Positive
 from qbench.problems.base import assignment_constraints
 from qbench.program import BinaryProgram
 
@@ -364,19 +364,18 @@ def tight_penalty(program: BinaryProgram, plan: RowPlan) -> tuple[float, str]:
     return max(general, pattern), "tight: no structure-specific bound applies, qiskit auto rule"
 
 
+#: the ``penalty`` parameter's type: a rule name or a positive finite number
+PENALTY = OneOf("auto", "tight", Positive(float))
+
+
 def parse_penalty(penalty: Any, owner: str = "encoder 'qubo'") -> str | float:
     """'auto', 'tight' or a positive finite number (numeric strings accepted)."""
-    if isinstance(penalty, str) and penalty.strip().lower() in ("auto", "tight"):
-        return penalty.strip().lower()
     try:
-        value = float(penalty)
+        return PENALTY(penalty)
     except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(penalty, bool) or not math.isfinite(value) or value <= 0:
         raise ConfigError(
-            f"{owner}: penalty must be 'auto', 'tight' or a positive number, got {penalty!r}"
-        )
-    return value
+            f"{owner}: penalty must be {PENALTY.description}, got {penalty!r}"
+        ) from None
 
 
 def build_qubo(
@@ -450,7 +449,7 @@ ENCODER = Encoder(
     params=(
         Param(
             "penalty",
-            str,
+            PENALTY,
             "auto",
             "'auto' (qiskit's 1 + objective range), 'tight' (smallest proven-valid "
             "penalty for packing/assignment rows) or a positive number",

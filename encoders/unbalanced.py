@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from qbench.encoders.base import Encoder, Encoding
 from qbench.encoders.ising import cost_vector
 from qbench.encoders.qubo import (
+    PENALTY,
     RowPlan,
     auto_penalties,
     build_qubo,
@@ -216,7 +217,7 @@ ENCODER = Encoder(
         Param("lam2", float, DEFAULT_LAM2, "weight of h(x)² (paper's knapsack value 0.0371)"),
         Param(
             "lam_eq",
-            str,
+            PENALTY,
             "auto",
             "penalty of equality and x_u+x_v<=1-type rows: 'auto', 'tight' or a number",
         ),

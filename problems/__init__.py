@@ -6,10 +6,10 @@ to get an instance from a name; the CLI and suites go through them.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.params import lookup, parse_params
 from qbench.problems.base import PermutationProblem, Problem
 from qbench.problems.mdkp import MDKP
 from qbench.problems.mis import MIS
@@ -34,63 +34,22 @@ __all__ = ["MDKP", "MIS", "MSP", "PROBLEMS", "QAP", "TSP", "PermutationProblem",
 
 
 def problem_class(kind: str) -> type[Problem]:
-    """The class of a problem kind, or ConfigError listing the kinds."""
-    try:
-        return PROBLEMS[kind.lower()]
-    except KeyError:
-        raise ConfigError(
-            f"unknown problem {kind!r}; allowed: {', '.join(sorted(PROBLEMS))}"
-        ) from None
+    """The class of a problem kind (any case), or ConfigError listing the kinds."""
+    return lookup(PROBLEMS, str(kind).lower(), "problem")
 
 
 def generator_params(kind: str) -> dict[str, object]:
-    """The generator parameters of a problem kind with their defaults."""
-    sig = inspect.signature(problem_class(kind).generate)
-    return {
-        name: p.default
-        for name, p in sig.parameters.items()
-        if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
-    }
-
-
-def _coerce(kind: str, key: str, raw: object, default: object) -> object:
-    """Turn a text value into the type of the parameter's default (int, float, bool, str)."""
-    if not isinstance(raw, str):
-        return raw
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if default is None:
-            for cast in (int, float):
-                try:
-                    return cast(raw)
-                except ValueError:
-                    pass
-        return raw
-    except ValueError:
-        raise ConfigError(
-            f"{kind} generator: {key}={raw!r} is not a valid {type(default).__name__}"
-        ) from None
+    """The generator parameters of a problem kind with their defaults, in declaration order."""
+    return {p.name: p.default for p in problem_class(kind).generator_params}
 
 
 def generate(problem: str, /, **params: object) -> Problem:
-    """A seeded random instance; unknown parameters are refused with the allowed ones listed."""
+    """A seeded random instance; parameters (text or values) are parsed with the class's
+    declared ``generator_params``, unknown ones refused with the allowed ones listed."""
     cls = problem_class(problem)
-    allowed = generator_params(cls.kind)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"{cls.kind} generator: unknown parameter(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(allowed)}"
-        )
-    values = {k: _coerce(cls.kind, k, v, allowed[k]) for k, v in params.items()}
-    return cls.generate(**values)
+    raw = dict(params)
+    values = parse_params(cls.generator_params, raw, f"{cls.kind} generator")
+    return cls.generate(**{k: v for k, v in values.items() if k in raw})
 
 
 def sniff_kind(path: Path) -> str:

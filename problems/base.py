@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from qbench.params import Param
 from qbench.program import BinaryProgram, as_rows
 
 
@@ -37,6 +38,9 @@ class Problem(ABC):
 
     #: 'min' or 'max'
     sense: ClassVar[str] = ""
+    #: the parameters of :meth:`generate` (its signature's names and defaults), declared like
+    #: every component's, so specs and suites parse and check them before generating
+    generator_params: ClassVar[tuple[Param, ...]] = ()
 
     @abstractmethod
     def to_program(self) -> BinaryProgram:

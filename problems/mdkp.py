@@ -20,6 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.problems.base import Problem
 from qbench.program import BinaryProgram
 from qbench.textio import TokenReader, format_number
@@ -29,6 +30,14 @@ class MDKP(Problem):
     """A multidimensional knapsack: ``profits`` (n,), ``weights`` (m, n), ``capacities`` (m,)."""
 
     kind: ClassVar[str] = "mdkp"
+    #: generator parameters (``qbench generate mdkp ...``, specs ``mdkp:n=12,m=3``)
+    generator_params: ClassVar[tuple[Param, ...]] = (
+        Param("seed", int, 0, "random seed"),
+        Param("n", int, 20, "items"),
+        Param("m", int, 5, "knapsack constraints"),
+        Param("tightness", float, 0.5, "capacity = tightness × row sum of the weights"),
+        Param("correlated", bool, True, "profits correlated with the weights (Chu–Beasley)"),
+    )
     extension: ClassVar[str] = ".dat"
     sense: ClassVar[str] = "max"
 

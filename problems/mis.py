@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.params import Param
 from qbench.problems.base import Problem
 from qbench.program import BinaryProgram
 from qbench.textio import TokenReader, format_number, read_text
@@ -45,6 +46,15 @@ class MIS(Problem):
     """A maximum independent set instance on ``graph`` (a networkx.Graph with nodes 0..N-1)."""
 
     kind: ClassVar[str] = "mis"
+    #: generator parameters (``qbench generate mis ...``, specs ``mis:n=16,model=regular``)
+    generator_params: ClassVar[tuple[Param, ...]] = (
+        Param("seed", int, 0, "random seed"),
+        Param("n", int, 16, "nodes"),
+        Param("model", str, "gnp", "random graph model", MIS_MODELS),
+        Param("p", float, 0.3, "gnp: edge probability"),
+        Param("d", int, 3, "regular: degree"),
+        Param("radius", float, 0.3, "unit_disk: connection radius in the unit square"),
+    )
     extension: ClassVar[str] = ".dimacs"
     sense: ClassVar[str] = "max"
 

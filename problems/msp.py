@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.params import Param
 from qbench.problems.base import Problem
 from qbench.program import BinaryProgram, as_rows
 from qbench.textio import TokenReader, format_number, read_text
@@ -53,6 +54,13 @@ class MSP(Problem):
     """A market split instance: ``demands`` (m×n, non-negative integers), ``targets`` (m,)."""
 
     kind: ClassVar[str] = "msp"
+    #: generator parameters (``qbench generate msp ...``, specs ``msp:m=3``)
+    generator_params: ClassVar[tuple[Param, ...]] = (
+        Param("seed", int, 0, "random seed"),
+        Param("m", int, 3, "products (rows)"),
+        Param("n", int, None, "retailers (None: 10(m − 1))"),
+        Param("max_demand", int, 99, "demands uniform in 0..max_demand"),
+    )
     extension: ClassVar[str] = ".msp"
     sense: ClassVar[str] = "min"
 

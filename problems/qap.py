@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.errors import ConfigError
+from qbench.params import Param
 from qbench.problems.base import PermutationProblem
 from qbench.program import BinaryProgram
 from qbench.textio import TokenReader, format_number
@@ -30,6 +31,12 @@ class QAP(PermutationProblem):
     """A quadratic assignment instance: ``flow`` between facilities, ``dist`` between locations."""
 
     kind: ClassVar[str] = "qap"
+    #: generator parameters (``qbench generate qap ...``, specs ``qap:n=8,kind=nugent``)
+    generator_params: ClassVar[tuple[Param, ...]] = (
+        Param("seed", int, 0, "random seed"),
+        Param("n", int, 8, "facilities (= locations)"),
+        Param("kind", str, "taillard", "uniform [0, 99] or grid Manhattan distances", QAP_KINDS),
+    )
     extension: ClassVar[str] = ".dat"
     sense: ClassVar[str] = "min"
 

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.errors import ConfigError, InstanceFormatError
+from qbench.params import Param
 from qbench.problems.base import PermutationProblem
 from qbench.program import BinaryProgram
 from qbench.textio import format_number, read_text
@@ -113,6 +114,12 @@ class TSP(PermutationProblem):
     """
 
     kind: ClassVar[str] = "tsp"
+    #: generator parameters (``qbench generate tsp ...``, specs ``tsp:n=8``)
+    generator_params: ClassVar[tuple[Param, ...]] = (
+        Param("seed", int, 0, "random seed"),
+        Param("n", int, 8, "cities"),
+        Param("kind", str, "euclidean", "EUC_2D points or symmetric random distances", TSP_KINDS),
+    )
     extension: ClassVar[str] = ".tsp"
     sense: ClassVar[str] = "min"
     #: rotating a closed tour does not change its length: brute force fixes city 0 at position 0

@@ -1,0 +1,109 @@
+"""One parameter system: Param types (plain, union, list), parsed once, the same way for
+generators, encoders, preprocessors, solvers and backends."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from qbench.encoders import ENCODERS
+from qbench.errors import ConfigError
+from qbench.hardware import BACKENDS, FAMILIES, parse_backend_options
+from qbench.params import ListOf, OneOf, Param, Positive, lookup, parse_params
+from qbench.pipeline import prepare
+from qbench.preprocessing import PREPROCESSORS
+from qbench.problems import PROBLEMS, generate
+from qbench.solvers import META_SOLVERS, SOLVERS
+
+
+def test_union_type_takes_words_then_types_in_order():
+    penalty = OneOf("auto", "tight", Positive())
+    assert penalty("Tight") == "tight" and penalty(" auto ") == "auto"
+    assert penalty("2.5") == 2.5 and penalty(3) == 3.0
+    for bad in ("-1", 0, "x", True, float("inf")):
+        with pytest.raises(ValueError):
+            penalty(bad)
+    assert penalty.description == "'auto', 'tight' or a positive number"
+    assert OneOf(int, float)("3") == 3 and OneOf(int, float)("0.5") == 0.5
+
+
+def test_list_type_takes_text_lists_and_scalars():
+    angles = ListOf(float)
+    assert angles("0.1, 0.2;0.3") == [0.1, 0.2, 0.3]
+    assert angles([1, 2]) == [1.0, 2.0] and angles(0.5) == [0.5]
+    assert ListOf(int)("1,2") == [1, 2]
+    with pytest.raises(ValueError):
+        angles("0.1,x")
+    with pytest.raises(ValueError):
+        ListOf(int)("1.5")
+
+
+def test_param_errors_name_owner_parameter_and_allowed_form():
+    p = Param("penalty", OneOf("auto", Positive()), "auto", "")
+    with pytest.raises(ConfigError, match=r"encoder 'x': penalty must be 'auto' or a positive"):
+        p.coerce("-3", "encoder 'x'")
+    n = Param("n", int, 1, "")
+    assert n.coerce(4.0, "o") == 4 and n.coerce("7", "o") == 7 and n.coerce("none", "o") is None
+    for bad in (4.5, True, "four"):
+        with pytest.raises(ConfigError, match="parameter n=.* is not a valid int"):
+            n.coerce(bad, "o")
+    flag = Param("f", bool, False, "")
+    assert flag.coerce("yes", "o") is True and flag.coerce(0, "o") is False
+    with pytest.raises(ConfigError, match="not a valid bool"):
+        flag.coerce("maybe", "o")
+    with pytest.raises(ConfigError, match=r"o: unknown parameter\(s\) zz; allowed: f, n"):
+        parse_params((flag, n), {"zz": 1}, "o")
+
+
+def test_parsed_values_reach_components_typed_once():
+    prep = prepare(
+        "1tc.8", "qaoa",
+        {"penalty": "7", "p": "2", "init": "fixed", "gammas": "0.1,0.2", "betas": "0.3,0.4"},
+    )  # fmt: skip
+    assert prep.encoder_params["penalty"] == 7.0
+    assert prep.solver_params["gammas"] == [0.1, 0.2] and prep.solver_params["p"] == 2
+    with pytest.raises(ConfigError, match="gammas must be a comma-separated list of float"):
+        prepare("1tc.8", "qaoa", {"gammas": "a,b"})
+
+
+@pytest.mark.parametrize("kind", sorted(PROBLEMS))
+def test_generator_params_declare_the_generator_signature(kind):
+    """The declaration and the classmethod agree: same names, same defaults, same order."""
+    cls = PROBLEMS[kind]
+    signature = inspect.signature(cls.generate).parameters
+    declared = {p.name: p.default for p in cls.generator_params}
+    assert list(declared) == list(signature)
+    assert declared == {name: p.default for name, p in signature.items()}
+
+
+def test_generators_parse_text_through_the_declaration():
+    problem = generate("mdkp", n="6", m="2", seed="3", correlated="false")
+    assert problem.size() == {"n": 6, "m": 2}
+    with pytest.raises(ConfigError, match="mis generator: parameter model='ba' not allowed"):
+        generate("mis", model="ba")
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) size"):
+        generate("qap", size=3)
+
+
+def test_every_component_declares_params_the_same_way():
+    components = [*PROBLEMS.values(), *ENCODERS.values(), *PREPROCESSORS.values(),
+                  *SOLVERS.values(), *META_SOLVERS.values(), *BACKENDS.values(),
+                  *FAMILIES.values()]  # fmt: skip
+    for comp in components:
+        params = getattr(comp, "generator_params", None) or comp.params
+        assert isinstance(params, tuple) and all(isinstance(p, Param) for p in params), comp
+
+
+def test_backend_options_are_declared_params():
+    assert parse_backend_options("aer_noisy:fake_fez", {"optimization_level": "2"}) == {
+        "optimization_level": 2
+    }
+    with pytest.raises(ConfigError, match="takes no options"):
+        parse_backend_options("exact", {"dd": "XX"})
+
+
+def test_lookup_lists_the_registry():
+    assert lookup({"a": 1, "b": 2}, "b", "thing") == 2
+    with pytest.raises(ConfigError, match="unknown thing 'c'; allowed: none, a, b"):
+        lookup({"b": 2, "a": 1}, "c", "thing", also=("none",))
