@@ -83,8 +83,15 @@ class Encoding:
 
 @dataclass(frozen=True)
 class Encoder(Component):
-    """A registered encoder: ``encode(program, **params) -> Encoding`` plus declared parameters."""
+    """A registered encoder: ``encode(program, **params) -> Encoding`` plus declared parameters.
+
+    ``meta_solver`` names the meta-solver (``qbench.solvers.get_meta_solver``) that drives this
+    encoding in a run, when its parameters change from one inner solve to the next (the
+    Lagrangian multipliers); a run then hands the user's solver to that meta-solver as its inner
+    solver. None for an encoding that is built once (its QUBO goes to the solver as is).
+    """
 
     encode: Callable[..., Encoding] = None
+    meta_solver: str | None = None
 
     role = "encoder"

@@ -1,4 +1,5 @@
-"""The ``qbench`` command line: solve, generate, instances, solvers.
+"""The ``qbench`` command line: every argparse parser and command lives here; the commands call
+library code (pipeline, suite, runner, report, tables), which never imports this module.
 
 Every failure the user can cause ends in one line ``qbench: error: ...`` and exit code 2
 (bad input) or 1 (a run that was refused or failed); never a traceback.
@@ -8,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qbench.errors import QbenchError
+from qbench.errors import ConfigError, QbenchError
+from qbench.tables import format_table, format_value
 
 #: the columns `qbench solve` prints (the JSON output carries the whole row)
 SOLVE_COLUMNS = (
@@ -22,27 +23,6 @@ SOLVE_COLUMNS = (
     "seed",
     "objective", "best_known", "gap_pct", "feasible", "p_feasible", "status", "time_total_s",
 )  # fmt: skip
-
-
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.0f}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    return str(value)
-
-
-def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A Markdown table of the given columns (missing values shown as '-')."""
-    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    lines += ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |"
-              for r in cells]  # fmt: skip
-    return "\n".join(lines)
 
 
 def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
@@ -56,7 +36,7 @@ def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from qbench.run import run
+    from qbench.pipeline import run
 
     params = _key_values(args.set, "--set")
     if args.backend:
@@ -86,9 +66,8 @@ def _print_rows(rows: list[dict], columns, as_json: bool) -> None:
 
 def _solve_dry_run(args: argparse.Namespace, params: dict) -> int:
     """Validate each run and print its qubits, memory and (device backends) estimated usage."""
-    from qbench.run import prepare
-    from qbench.runner import DRY_RUN_COLUMNS
-    from qbench.suite import dry_run_row
+    from qbench.pipeline import prepare
+    from qbench.plan import DRY_RUN_COLUMNS, dry_run_row
 
     rows = [
         dry_run_row(prepare(spec, args.solver, params, args.seed, args.encoder, args.repair,
@@ -113,26 +92,48 @@ def cmd_encode(args: argparse.Namespace) -> int:
     else:
         width = max(map(len, summary))
         for key, value in summary.items():
-            print(f"{key.ljust(width)}  {_fmt(value) if not isinstance(value, list) else value}")
+            shown = value if isinstance(value, list) else format_value(value)
+            print(f"{key.ljust(width)}  {shown}")
     return 0
 
 
-def _list_components(components) -> None:
+def _solver_facts(solver: Any) -> str:
+    """What a solver declares, in words: ``qbench solvers`` prints it under the name."""
+    facts = [
+        "needs a QUBO (encoder qubo by default)" if solver.needs_qubo else "any target",
+        "deterministic" if solver.deterministic else "seeded",
+        f"circuit kind {solver.ansatz}" if solver.ansatz else "no circuits",
+    ]
+    if solver.qubits is not None:
+        facts.append("fewer qubits than QUBO bits")
+    if solver.inputs is not None:
+        facts.append("takes inputs from the original problem")
+    return "; ".join(facts)
+
+
+def _list_components(components, facts=None) -> None:
+    """Each component's name, description, ``[facts(component)]`` if given, and parameters."""
     for comp in components:
         print(f"{comp.name}: {comp.description}")
+        if facts is not None:
+            print(f"    [{facts(comp)}]")
         for p in comp.params:
             choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
-            print(f"    {p.name}={_fmt(p.default)}  {p.help}{choices}")
+            print(f"    {p.name}={format_value(p.default)}  {p.help}{choices}")
 
 
 def cmd_encoders(args: argparse.Namespace) -> int:
-    from qbench.encoders import ENCODERS, lagrangian
+    from qbench.encoders import ENCODERS
     from qbench.params import Component
+    from qbench.solvers import get_meta_solver
 
     _list_components(ENCODERS.values())
-    meta = Component("lagrangian (with qbench solve)", lagrangian.PARAMS,
-                     "multiplier search around the --solver as inner solver")  # fmt: skip
-    _list_components([meta])
+    for enc in ENCODERS.values():
+        if enc.meta_solver is not None:
+            meta = get_meta_solver(enc.meta_solver)
+            _list_components([Component(f"{meta.name} (with qbench solve)", meta.params,
+                                        "multiplier search around the --solver as inner "
+                                        "solver")])  # fmt: skip
     return 0
 
 
@@ -161,32 +162,66 @@ def cmd_instances(args: argparse.Namespace) -> int:
 def cmd_solvers(args: argparse.Namespace) -> int:
     from qbench.solvers import SOLVERS
 
-    _list_components(SOLVERS.values())
+    _list_components(SOLVERS.values(), _solver_facts)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from qbench.runner import main_run
+    """``qbench run``: the dry-run table, or run the suite and print its summary."""
+    from qbench.plan import DRY_RUN_COLUMNS
+    from qbench.runner import run_suite, summary
+    from qbench.suite import load_suite
 
-    return main_run(args)
+    suite = load_suite(args.suite, out=args.out)
+    if args.dry_run:
+        rows = suite.dry_run()
+        print(format_table(rows, DRY_RUN_COLUMNS))
+        refused = sum(not r.get("fits", True) for r in rows)
+        print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
+              f"{suite.out}")  # fmt: skip
+        return 0
+    df = run_suite(suite, workers=args.workers, dask=args.dask, timeout=args.timeout)
+    if df.empty:
+        print(f"{suite.name}: no runs")
+        return 0
+    counts, table = summary(df)
+    print(f"{suite.name}: {len(df)} runs in {suite.out} ("
+          + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")  # fmt: skip
+    print(format_table(table.to_dict("records"), list(table.columns)))
+    return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from qbench.report import main_table
+    """``qbench table DIR``: the aggregated table of a results folder."""
+    from qbench.report import DEFAULT_BY, DEFAULT_METRICS, load, table
 
-    return main_table(args)
+    by, metric = args.by or DEFAULT_BY, args.metric or DEFAULT_METRICS
+    print(table(load(args.dir), by, metric, args.agg or "mean", args.format or "md"))
+    return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from qbench.report import main_plot
+    """``qbench plot DIR --kind K [-o FILE]``: draw the plot (default ``DIR/K.png``)."""
+    from qbench.report import KINDS, load, plot
 
-    return main_plot(args)
+    if args.kind not in KINDS:
+        raise ConfigError(f"unknown plot kind {args.kind!r}; allowed: {', '.join(KINDS)}")
+    output = args.output or Path(args.dir) / f"{args.kind}.png"
+    print(f"wrote {plot(load(args.dir), args.kind, output)}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from qbench.report import main_export
+    """``qbench export DIR --format parquet|csv [-o FILE]``: every stored row (default
+    ``DIR/results.<format>``)."""
+    from qbench.report import export, load
 
-    return main_export(args)
+    fmt = args.format or "csv"
+    output = args.output or Path(args.dir) / f"results.{fmt}"
+    df = load(args.dir)
+    path = export(df, output, fmt)
+    print(f"wrote {len(df)} rows to {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,13 +8,19 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import qbench
-
 PACKAGES = ("qiskit", "qiskit-aer", "numpy", "scipy", "pandas", "networkx", "pulp", "highspy")
 
 
+def qbench_version() -> str:
+    """The installed qbench's version (``0.0.0+unknown`` from a source tree not installed)."""
+    try:
+        return version("qbench")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
 def _git(*args: str) -> str | None:
-    root = Path(qbench.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(
             ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
@@ -30,7 +36,7 @@ def provenance() -> dict[str, object]:
     rev = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if rev else None
     info: dict[str, object] = {
-        "qbench_version": qbench.__version__,
+        "qbench_version": qbench_version(),
         "git_rev": rev,
         "git_dirty": None if status is None else bool(status),
         "python_version": platform.python_version(),

@@ -17,7 +17,6 @@ solve`` prints them); CSV keeps 10 significant digits.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -27,13 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qbench.cli import _fmt, format_table
 from qbench.errors import ConfigError
+from qbench.store import Store
+from qbench.tables import FORMATS as TABLE_FORMATS
+from qbench.tables import csv_table, format_table, latex_table
 
 DEFAULT_BY = ("problem", "instance", "solver", "encoder")
 DEFAULT_METRICS = ("objective", "gap_pct", "feasible", "p_feasible", "time_total_s")
 AGGS = ("mean", "median", "min", "max")
-TABLE_FORMATS = ("md", "latex", "csv")
 EXPORT_FORMATS = ("parquet", "csv")
 #: row fields that are booleans (SQLite may hand them back as 0/1)
 BOOLEAN_FIELDS = frozenset({"feasible", "feasible_raw", "repaired", "git_dirty"})
@@ -174,28 +174,6 @@ def aggregate(
     return pd.DataFrame(rows, columns=columns)
 
 
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}  # fmt: skip
-
-
-def latex_escape(text: str) -> str:
-    """Text with LaTeX's special characters escaped (for table cells and headers)."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def _latex(rows: list[dict[str, Any]], columns: Sequence[str], n_left: int) -> str:
-    align = "l" * n_left + "r" * (len(columns) - n_left)
-    lines = [f"\\begin{{tabular}}{{{align}}}", r"\toprule"]
-    lines.append(" & ".join(latex_escape(c) for c in columns) + r" \\")
-    lines.append(r"\midrule")
-    for row in rows:
-        lines.append(" & ".join(latex_escape(_fmt(row[c])) for c in columns) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines)
-
-
 def table(
     df: pd.DataFrame,
     by: Sequence[str] = DEFAULT_BY,
@@ -209,13 +187,11 @@ def table(
     agg_df = aggregate(df, by, metric, agg)
     columns = list(agg_df.columns)
     if fmt == "csv":
-        buf = io.StringIO()
-        agg_df.to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
-        return buf.getvalue().rstrip("\n")
+        return csv_table(agg_df)
     rows = [{c: _plain(v) for c, v in r.items()} for r in agg_df.to_dict("records")]
     if fmt == "md":
         return format_table(rows, columns)
-    return _latex(rows, columns, n_left=len(_columns(by)))
+    return latex_table(rows, columns, n_left=len(_columns(by)))
 
 
 # ---------------------------------------------------------------------------- plot
@@ -257,11 +233,9 @@ def plot_data(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out.rename(columns={"count": "runs"})
 
 
-def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
-    """Draw one of ``KINDS`` to a PNG (dpi 150): one line per (solver, encoder) with markers,
-    the mean over the runs at each x and standard-error bars (``plot_data``). Needs
-    matplotlib (the ``plot`` extra)."""
-    data = plot_data(df, kind)
+def _figure(**kwargs: Any):
+    """A matplotlib Figure (no pyplot: no global backend state), or ConfigError saying how to
+    install matplotlib."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -269,8 +243,23 @@ def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
             "plots need matplotlib, which is not installed: pip install matplotlib "
             '(or pip install -e ".[plot]")'
         ) from None
+    return Figure(layout="tight", **kwargs)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    return path
+
+
+def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
+    """Draw one of ``KINDS`` to a PNG (dpi 150): one line per (solver, encoder) with markers,
+    the mean over the runs at each x and standard-error bars (``plot_data``). Needs
+    matplotlib (the ``plot`` extra)."""
+    data = plot_data(df, kind)
     _, _, xlabel, ylabel, logy = KINDS[kind]
-    fig = Figure(figsize=(6.4, 4.8), layout="tight")  # no pyplot: no global backend state
+    fig = _figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot()
     for i, (label, line) in enumerate(data.groupby("line", sort=False)):
         ax.errorbar(line["x"], line["mean"], yerr=line["sem"], marker=MARKERS[i % len(MARKERS)],
@@ -282,10 +271,27 @@ def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
     ax.set_title(kind.replace("_", " "))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    return path
+    return _save(fig, path)
+
+
+def plot_trajectory(df: pd.DataFrame, path: str | Path) -> Path:
+    """Save a two-panel plot of a Lagrangian multiplier search's trajectory
+    (``result.info["trajectory"]`` of :mod:`qbench.solvers.lagrangian`): dual value, best dual
+    value and objectives per iteration above, the multipliers below."""
+    fig = _figure(figsize=(7, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    it = df["iteration"]
+    top.plot(it, df["dual_bound"], label="dual value s·L(λ)")
+    top.plot(it, df["best_bound"], label="best dual value", linestyle="--")
+    top.plot(it, df["objective"], label="inner solution objective", alpha=0.5)
+    top.plot(it, df["best_objective"], label="best feasible objective", linestyle=":")
+    top.set_ylabel("objective")
+    top.legend(loc="best", fontsize="small")
+    for col in [c for c in df.columns if c.startswith("lam_")]:
+        bottom.plot(it, df[col], linewidth=0.8)
+    bottom.set_xlabel("iteration")
+    bottom.set_ylabel("multipliers λ")
+    return _save(fig, path)
 
 
 # ---------------------------------------------------------------------------- export
@@ -312,7 +318,7 @@ def export(df: pd.DataFrame, path: str | Path, fmt: str = "csv") -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------- CLI entries
+# ---------------------------------------------------------------------------- loading
 
 
 def load(folder: str | Path) -> pd.DataFrame:
@@ -323,48 +329,8 @@ def load(folder: str | Path) -> pd.DataFrame:
             f"no results in {folder}: {folder / 'results.sqlite'} not found "
             "(run `qbench run SUITE` first)"
         )
-    from qbench.store import Store
-
     with Store(folder) as store:
         df = store.dataframe()
     if df.empty:
         raise ConfigError(f"no runs stored in {folder / 'results.sqlite'} yet")
     return df
-
-
-def main_table(args: Any) -> int:
-    """``qbench table DIR [--by ...] [--metric ...] [--agg A] [--format F]``: print the table."""
-    by = getattr(args, "by", None) or DEFAULT_BY
-    metric = getattr(args, "metric", None) or DEFAULT_METRICS
-    agg = getattr(args, "agg", None) or "mean"
-    fmt = getattr(args, "format", None) or "md"
-    if agg not in AGGS:
-        raise ConfigError(f"unknown aggregation {agg!r}; allowed: {', '.join(AGGS)}")
-    if fmt not in TABLE_FORMATS:
-        raise ConfigError(f"unknown table format {fmt!r}; allowed: {', '.join(TABLE_FORMATS)}")
-    print(table(load(args.dir), by, metric, agg, fmt))
-    return 0
-
-
-def main_plot(args: Any) -> int:
-    """``qbench plot DIR --kind K [-o FILE]``: draw the plot (default ``DIR/K.png``)."""
-    kind = args.kind
-    if kind not in KINDS:
-        raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
-    output = getattr(args, "output", None) or Path(args.dir) / f"{kind}.png"
-    path = plot(load(args.dir), kind, output)
-    print(f"wrote {path}")
-    return 0
-
-
-def main_export(args: Any) -> int:
-    """``qbench export DIR --format parquet|csv [-o FILE]``: write every stored row (default
-    ``DIR/results.<format>``)."""
-    fmt = getattr(args, "format", None) or "csv"
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}")
-    output = getattr(args, "output", None) or Path(args.dir) / f"results.{fmt}"
-    df = load(args.dir)
-    path = export(df, output, fmt)
-    print(f"wrote {len(df)} rows to {path}")
-    return 0

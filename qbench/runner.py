@@ -24,7 +24,6 @@ Execution modes:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -41,17 +40,13 @@ from typing import Any
 import pandas as pd
 
 from qbench.errors import ConfigError, QbenchError
+from qbench.pipeline import execute
 from qbench.provenance import provenance
-from qbench.run import ROW_FIELDS, execute
-from qbench.suite import RunConfig, Suite, load_suite
+from qbench.schema import ROW_FIELDS
+from qbench.suite import RunConfig, Suite
 
 #: seconds between polls of the running child processes / Dask futures
 POLL_S = 0.05
-#: columns `qbench run --dry-run` prints
-DRY_RUN_COLUMNS = (
-    "run_id", "instance", "encoder", "preprocess", "solver", "backend", "seed", "n_qubits",
-    "memory_bytes", "circuits", "shots", "est_qpu_s", "fits", "reason",
-)  # fmt: skip
 FAILED = ("error", "timeout")
 
 
@@ -488,33 +483,3 @@ def summary(df: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     table.insert(0, "runs", grouped.size())
     table.insert(1, "failed", grouped["status"].apply(lambda s: int(s.isin(FAILED).sum())))
     return counts, table.reset_index()
-
-
-def main_run(args: argparse.Namespace) -> int:
-    """``qbench run``: dry-run table, or run the suite and print a summary (bad input raises
-    QbenchError, which the CLI prints as one line with exit code 2).
-
-    Reads ``args.suite``, ``out``, ``workers``, ``dask``, ``timeout``, ``dry_run``.
-    """
-    from qbench.cli import format_table
-
-    suite = load_suite(args.suite, out=getattr(args, "out", None))
-    if getattr(args, "dry_run", False):
-        rows = suite.dry_run()
-        print(format_table(rows, DRY_RUN_COLUMNS))
-        refused = sum(not r.get("fits", True) for r in rows)
-        print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
-              f"{suite.out}")  # fmt: skip
-        return 0
-    df = run_suite(
-        suite, workers=1 if getattr(args, "workers", None) is None else args.workers,
-        dask=getattr(args, "dask", None), timeout=getattr(args, "timeout", None),
-    )  # fmt: skip
-    if df.empty:
-        print(f"{suite.name}: no runs")
-        return 0
-    counts, table = summary(df)
-    print(f"{suite.name}: {len(df)} runs in {suite.out} ("
-          + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")  # fmt: skip
-    print(format_table(table.to_dict("records"), list(table.columns)))
-    return 0

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from qbench.errors import ConfigError
+from qbench.schema import ROW_FIELDS
 
 FILENAME = "results.sqlite"
 SCHEMA = """
@@ -113,8 +114,6 @@ class Store:
 
     def dataframe(self) -> pd.DataFrame:
         """The tidy table: one row per run; columns ROW_FIELDS first, then the rest as seen."""
-        from qbench.run import ROW_FIELDS
-
         rows = self.rows()
         columns = list(ROW_FIELDS)
         known = set(columns)

@@ -49,7 +49,7 @@ Encoder ``"none"`` means "no encoder" for classical solvers (they get the proble
 For exclusions, ``instance`` matches the spec string or the instance name, ``encoder`` the
 encoder actually used (``none``, ``qubo``, ...), ``backend`` the solver's backend parameter or
 ``classical`` for solvers without one. Relative instance file paths, like ``out``, are relative
-to the current directory. ``run_id`` is ``qbench.run.prepare(...).run_id``: the hash of the
+to the current directory. ``run_id`` is ``qbench.pipeline.prepare(...).run_id``: the hash of the
 canonical config (defaults filled in), so it is stable across machines and reorderings and a
 changed parameter changes exactly the ids of the runs it applies to.
 """
@@ -57,34 +57,38 @@ changed parameter changes exactly the ids of the runs it applies to.
 from __future__ import annotations
 
 import itertools
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qbench.encoders import ENCODERS, get_encoder, lagrangian
+from qbench import preprocessing
+from qbench.encoders import get_encoder
 from qbench.errors import ConfigError, QbenchError
-from qbench.hardware import FAMILIES, backend_names, validate_backend
-from qbench.memory import available_memory
+from qbench.hardware import allowed_names, check_option, validate_backend
 from qbench.params import Component, Param
+from qbench.pipeline import (
+    CLASSICAL,
+    Prepared,
+    encoder_component,
+    prepare,
+    resolve_encoder,
+    run_id,
+    split_params,
+)
+from qbench.plan import Plan, Sizes, dry_facts
 from qbench.problems import PROBLEMS, Problem, generator_params, problem_class
-from qbench.run import PREPROCESSORS, Prepared, prepare, preprocess_label, run_id, split_params
-from qbench.shrinking import RULE_CHOICES as RULES
-from qbench.shrinking.merge import MODES, resolve_target
-from qbench.solvers import QUANTUM_SOLVERS, SOLVERS, get_solver
+from qbench.solvers import SOLVERS, get_solver
 from qbench.spec import load_spec
 
 TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
             "encoders", "preprocess", "instances", "solvers", "exclude")  # fmt: skip
 EXCLUDE_FIELDS = ("instance", "problem", "solver", "encoder", "preprocess", "backend")
-#: the backend of solvers without a backend parameter (rows and exclusions say so)
-CLASSICAL = "classical"
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One run of a suite: what ``qbench.run.prepare`` needs, plus its stable ``run_id``.
+    """One run of a suite: what ``qbench.pipeline.prepare`` needs, plus its stable ``run_id``.
 
     ``params`` holds the suite's values for this run: encoder-table ones prefixed ``encoder.``
     and the solver table's ones as written (defaults are filled in by ``prepare``).
@@ -100,7 +104,7 @@ class RunConfig:
     preprocess: str | None = None
 
     def prepare(self) -> Prepared:
-        """Load and validate the run (``qbench.run.prepare``); QbenchError on bad input."""
+        """Load and validate the run (``qbench.pipeline.prepare``); QbenchError on bad input."""
         return prepare(
             self.spec,
             self.solver,
@@ -110,20 +114,6 @@ class RunConfig:
             self.repair,
             self.preprocess,
         )
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What a dry run needs of a run, kept from the validation (no reload)."""
-
-    spec: str
-    problem: Problem
-    encoder: Component | None
-    encoder_params: dict[str, Any]
-    backend: str
-    solver: str
-    solver_params: dict[str, Any] = field(default_factory=dict)
-    shrink: dict[str, Any] | None = None
 
 
 @dataclass
@@ -136,66 +126,20 @@ class Suite:
     timeout: float | None
     runs: list[RunConfig]
     description: str = ""
-    _plans: dict[str, _Plan] = field(default_factory=dict, repr=False, compare=False)
-    _sizes: dict[tuple, tuple[int | None, str]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _plans: dict[str, Plan] = field(default_factory=dict, repr=False, compare=False)
+    _sizes: Sizes = field(default_factory=Sizes, repr=False, compare=False)
 
     def dry_run(self) -> list[dict[str, Any]]:
-        """Per run: qubits after encoding, memory estimate of its backend, and whether it fits.
-
-        ``memory_bytes`` is the simulator's peak (exact: ``hardware.exact.required_bytes``;
-        aer_statevector/aer_shots: 2 × 16 × 2ⁿ); it is None where it is small and not
-        estimated (classical solvers, aer_mps). ``fits`` compares with the memory available
-        now; ``reason`` says why a run would be refused.
+        """Per run: its qubits, the memory its backend would need and whether it fits, and for
+        device backends circuits, shots and estimated QPU seconds (:func:`qbench.plan.dry_facts`).
         """
-        available = available_memory()
-        sizes = dict(self._sizes)  # encoded sizes, measured while validating
         out = []
         for cfg in self.runs:
             plan = self._plans.get(cfg.run_id)
             if plan is None:  # a Suite built by hand: prepare (and load) this run now
-                prep = cfg.prepare()
-                plan = _plan(prep, prep.problem)
-            out.append({"run_id": cfg.run_id, **_dry_facts(plan, cfg.seed, sizes, available)})
+                plan = Plan(cfg.prepare(), self._sizes)
+            out.append(dry_facts(plan, cfg.seed, cfg.run_id))
         return out
-
-
-def dry_run_row(prep: Prepared) -> dict[str, Any]:
-    """The dry-run facts of one prepared run (``qbench solve --dry-run``)."""
-    facts = _dry_facts(_plan(prep, prep.problem), prep.seed, {}, available_memory())
-    return {"run_id": prep.run_id, **facts}
-
-
-def _dry_facts(
-    plan: _Plan, seed: int, sizes: dict[tuple, tuple[int | None, str]], available: int | None
-) -> dict[str, Any]:
-    """A run's qubits (after encoding, shrinking, compression), its backend's memory, and for
-    device backends circuits, shots and estimated QPU seconds; ``sizes`` caches encodings."""
-    enc = plan.encoder
-    key = _size_key(plan)
-    if key not in sizes:
-        sizes[key] = _qubits(plan)
-    n_qubits, reason = sizes[key]
-    memory = None
-    if n_qubits is not None and plan.shrink is not None:  # the shrunken QUBO's size
-        n_qubits = resolve_target(plan.shrink["target"], n_qubits)
-    if n_qubits is not None and get_solver(plan.solver).qubits is not None:
-        pkey = (key, plan.solver, json.dumps(plan.solver_params, default=str))
-        if pkey not in sizes:
-            sizes[pkey] = (_physical_qubits(plan, n_qubits), "")
-        n_qubits = sizes[pkey][0]
-    usage = dict.fromkeys(("circuits", "shots", "est_qpu_s"))
-    if n_qubits is not None:
-        memory, reason = _memory(plan.backend, plan.solver, n_qubits, available)
-        if ":" in plan.backend:
-            usage = _device_usage(plan)
-    return {
-        "instance": plan.spec, "encoder": enc.name if enc else "none",
-        "preprocess": preprocess_label(plan.shrink), "solver": plan.solver,
-        "backend": plan.backend, "seed": seed, "n_qubits": n_qubits,
-        "memory_bytes": memory, **usage, "fits": not reason, "reason": reason,
-    }  # fmt: skip
 
 
 def load_suite(path: str | Path, out: str | Path | None = None) -> Suite:
@@ -233,16 +177,14 @@ class _Encoder:
     where: str = ""
 
 
-def _effective_encoder(solver: str, encoder: str | None) -> Component | None:
-    """The component ``prepare`` routes encoder parameters to (qubo for quantum defaults)."""
-    if encoder is None and solver in QUANTUM_SOLVERS:
-        encoder = "qubo"
-    if encoder in (None, "none"):
-        return None
-    enc = get_encoder(encoder)
-    if enc.name == "lagrangian":
-        return Component("lagrangian", lagrangian.PARAMS, "multiplier search")
-    return enc
+def _effective_encoder(solver: str | None, encoder: str | None) -> Component | None:
+    """The component ``prepare`` routes encoder parameters to: the run's encoder (``qubo`` for
+    a solver that needs a QUBO), or the meta-solver that drives it."""
+    if solver is None:
+        enc = None if encoder in (None, "none") else get_encoder(encoder)
+    else:
+        enc = resolve_encoder(get_solver(solver), encoder)
+    return encoder_component(enc)
 
 
 def _sweep(value: Any) -> list[Any]:
@@ -268,7 +210,7 @@ class _Builder:
         self.problems: list[str] = []
         self.loaded: dict[str, Problem] = {}
         self.backend_ok: dict[str, str | None] = {}
-        self.sizes: dict[tuple, tuple[int | None, str]] = {}
+        self.sizes = Sizes()
 
     def error(self, where: str, message: str) -> None:
         line = f"{where}: {message}"
@@ -368,23 +310,19 @@ class _Builder:
         """Encoder items (names or tables, list values sweep) → one _Encoder per combo."""
 
         def lookup(name: str) -> tuple[Component, str]:
-            comp = _effective_encoder("", name)
+            comp = _effective_encoder(None, name)
             assert comp is not None
             return comp, ""
 
         return self.choices(value, where, "encoder", lookup)
 
     def preprocessing(self, value: Any, where: str) -> list[_Encoder]:
-        """Preprocessing items ("none", "shrink" or {name = "shrink", ...} tables, list values
-        sweep) → one choice per combo, its options as ``shrink.KEY`` parameters."""
-        from qbench import shrinking
+        """Preprocessing items ("none", a name or a table {name = "shrink", ...}, list values
+        sweep) → one choice per combo, its options as ``<name>.KEY`` parameters."""
 
         def lookup(name: str) -> tuple[Component, str]:
-            if name != "shrink":
-                raise ConfigError(
-                    f"unknown preprocess {name!r}; allowed: {', '.join(PREPROCESSORS)}"
-                )
-            return shrinking.COMPONENT, "shrink."
+            pre = preprocessing.get_preprocessor(name)
+            return pre, f"{pre.name}."
 
         return self.choices(value, where, "preprocess", lookup)
 
@@ -423,8 +361,8 @@ class _Builder:
             values: dict[str, list[Any]] = {}
             for key, val in raw.items():
                 vals = self.values(f"{at}.{key}", val)
-                for v in vals:
-                    self.check_param(f"{at}.{key}", comp, key, v)
+                for v in vals:  # an encoder's values are reported where its encodings are
+                    self.check_param(at if kind == "encoder" else f"{at}.{key}", comp, key, v)
                 values[key] = vals
             out.extend(
                 _Encoder(name, {prefix + k: v for k, v in combo.items()}, at)
@@ -606,8 +544,6 @@ class _Builder:
 
     def backend_options(self, table: Any, where: str) -> dict[str, list[Any]]:
         """``backend_options = {mitigation = "trex", ...}``: swept ``backend.KEY`` values."""
-        from qbench.hardware.ibm import parse_options
-
         if not isinstance(table, dict):
             self.error(where, f"must be a table of device-backend options, got {_type_name(table)}")
             return {}
@@ -616,7 +552,7 @@ class _Builder:
             vals = self.values(f"{where}.{key}", value)
             for v in vals:
                 try:
-                    parse_options("ibm:any", {key: v}, owner="device-backend options")
+                    check_option(key, v, owner="device-backend options")
                 except ConfigError as exc:
                     self.error(f"{where}.{key}", str(exc))
             out[f"backend.{key}"] = vals
@@ -688,7 +624,7 @@ class _Builder:
         """Every run in order; ``prepare`` validates each config once (the seed only enters
         the config's ``seed``, so the other seeds' ids are hashed without reloading)."""
         runs: list[RunConfig] = []
-        plans: dict[str, _Plan] = {}
+        plans: dict[str, Plan] = {}
         earlier = bool(self.problems)  # then prepare's errors mostly repeat them: not reported
         seen: set[tuple[str, str]] = set()
         grid = [
@@ -708,19 +644,17 @@ class _Builder:
                 if not earlier:
                     self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
                 continue
-            plan = _plan(prep, problem)
-            key = _size_key(plan)
-            if key not in self.sizes:  # encoding validates the encoder's values (penalty=...)
-                self.sizes[key] = _qubits(plan)
-            if self.sizes[key][0] is None:
-                where, reason = enc.where if enc.params else at, self.sizes[key][1]
+            plan = Plan(prep, self.sizes)
+            n_qubits, reason = plan.encoded_qubits()  # encoding validates its values (penalty=)
+            if n_qubits is None:
+                where = enc.where if enc.params else at
                 if (where, reason) not in seen:  # once, not once per instance
                     seen.add((where, reason))
                     self.error(where, f"instance {spec!r}: {reason}")
                 continue
-            if plan.shrink is not None:
+            if prep.preprocessor is not None:
                 try:
-                    resolve_target(plan.shrink["target"], self.sizes[key][0])
+                    prep.preprocessor.size(prep.preprocess_options, n_qubits)
                 except ConfigError as exc:
                     self.error(pre.where, f"instance {spec!r}: {exc}")
                     continue
@@ -728,9 +662,9 @@ class _Builder:
                 "instance": {spec, problem.name},
                 "problem": {problem.kind},
                 "solver": {solver},
-                "encoder": {plan.encoder.name if plan.encoder else "none"},
-                "backend": {plan.backend},
-                "preprocess": {preprocess_label(prep.shrink)},
+                "encoder": {prep.encoder.name if prep.encoder else "none"},
+                "backend": {prep.backend},
+                "preprocess": {prep.preprocess_label},
             }
             if any(all(fields[k] & v for k, v in rule.items()) for _, rule in excludes):
                 continue
@@ -744,27 +678,6 @@ class _Builder:
         if not runs and not self.problems:
             self.error("exclude", "the exclusions remove every run of the suite")
         return runs, plans
-
-
-def _plan(prep: Prepared, problem: Problem) -> _Plan:
-    """The dry-run facts of a prepared run."""
-    backend = prep.solver_params.get("backend") or CLASSICAL
-    return _Plan(
-        prep.spec,
-        problem,
-        prep.encoder,
-        prep.encoder_params,
-        backend,
-        prep.solver.name,
-        prep.solver_params,
-        prep.shrink,
-    )
-
-
-def _size_key(plan: _Plan) -> tuple:
-    """Runs with equal keys have equal encoded sizes."""
-    enc = plan.encoder
-    return (plan.spec, enc and enc.name, json.dumps(plan.encoder_params, default=str))
 
 
 def _spec_value(value: Any) -> str:
@@ -789,139 +702,12 @@ def _exclude_value_error(key: str, value: str) -> str | None:
             get_encoder(value)
     except ConfigError as exc:
         return str(exc)
-    labels = ("none", *(preprocess_label({"mode": m, "rules": r}) for m in MODES for r in RULES))
+    labels = preprocessing.labels()
     if key == "preprocess" and value not in labels:
         return f"unknown preprocess {value!r}; allowed: {', '.join(labels)}"
     if key == "backend" and value != CLASSICAL:
         try:
             validate_backend(value)
         except ConfigError:
-            families = [f"{k}:<{v}>" for k, v in FAMILIES.items()]
-            return (
-                f"unknown backend {value!r}; allowed: "
-                f"{', '.join([CLASSICAL, *backend_names(), *families])}"
-            )
+            return f"unknown backend {value!r}; allowed: {', '.join([CLASSICAL, *allowed_names()])}"
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# dry run
-# ---------------------------------------------------------------------------------------------
-
-
-def _qubits(plan: _Plan) -> tuple[int | None, str]:
-    """Encoded size: n_vars without an encoder or with lagrangian (no slack), else encode."""
-    enc = plan.encoder
-    if enc is None or enc.name == "lagrangian" or enc.name not in ENCODERS:
-        return plan.problem.n_vars, ""
-    try:
-        encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
-    except QbenchError as exc:
-        return None, f"encoding failed: {exc}"
-    return encoding.n_qubits, ""
-
-
-def _physical_qubits(plan: _Plan, encoded: int) -> int:
-    """Qubits the run's circuits act on: the encoded size, or what a compressed solver needs."""
-    hook = get_solver(plan.solver).qubits
-    enc = plan.encoder
-    if hook is None or enc is None or enc.name not in ENCODERS:
-        return encoded
-    encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
-    qubo = encoding.qubo
-    if plan.shrink is not None:  # what the solver sees: the shrunken QUBO
-        from qbench.run import _shrink
-
-        qubo = _shrink(plan.problem, encoding, plan.shrink, 0).qubo
-    return int(hook(qubo, plan.solver_params))
-
-
-def _memory(backend: str, solver: str, n: int, available: int | None) -> tuple[int | None, str]:
-    """(peak bytes or None when small, reason it would not fit or "")."""
-    from qbench.hardware.aer import MPS_MAX_QUBITS, statevector_bytes
-    from qbench.hardware.exact import required_bytes
-    from qbench.solvers import qaoa
-
-    if backend == "exact":
-        circuit = solver not in {s.name for s in qaoa.SOLVERS}  # Aer builds circuit states
-        memory = required_bytes(n, circuit=circuit)
-        what = f"exact simulation of {n} qubits"
-    elif backend in ("aer_statevector", "aer_shots"):
-        memory, what = statevector_bytes(n), f"{backend} statevector of {n} qubits"
-    elif ":" in backend:  # device families: the width, and noisy simulation memory
-        return _device_memory(backend, n, available)
-    elif backend == "aer_mps":
-        if n > MPS_MAX_QUBITS:
-            return None, f"aer_mps: {n} qubits exceeds the MPS limit of {MPS_MAX_QUBITS}"
-        return None, ""
-    else:
-        return None, ""
-    if available is not None and memory > available:
-        return memory, (
-            f"{what} needs {_bytes(memory)} but {_bytes(available)} are available; "
-            "use aer_mps or fewer qubits"
-        )
-    return memory, ""
-
-
-def _device_memory(backend: str, n: int, available: int | None) -> tuple[int | None, str]:
-    """Width against the device (fake devices; ``ibm:`` is checked when it runs) and, for the
-    simulated families, the noisy simulation's memory."""
-    from qbench.hardware.ibm import fake_device
-    from qbench.hardware.noisy import noisy_bytes, resolve_method
-
-    family, _, device = backend.partition(":")
-    if family == "ibm":
-        return None, ""
-    width = fake_device(device).num_qubits
-    if n > width:
-        return None, f"{backend}: the circuit needs {n} qubits but the device has {width}"
-    method = resolve_method("automatic", n)
-    memory = noisy_bytes(n, method)
-    if available is not None and memory > available:
-        return memory, f"noisy {method} simulation of {n} qubits needs {_bytes(memory)}"
-    return memory, ""
-
-
-def _device_usage(plan: _Plan) -> dict[str, Any]:
-    """Circuits, shots and estimated QPU seconds of a device run (hardware.ibm.estimate_usage):
-    one job per objective evaluation with one circuit per measurement basis, plus the read-out."""
-    from qbench.hardware.ibm import estimate_usage
-
-    params = plan.solver_params
-    per_estimate = 3 if plan.solver == "pce" else 1  # PCE reads X, Y and Z correlators
-    if plan.solver == "qrao":
-        per_estimate = _qrao_groups(plan, params)
-    evaluations = int(params.get("maxiter") or 0)
-    shots = int(params.get("shots") or 0)
-    options = params.get("backend_options") or {}
-    if options.get("mitigation") == "trex" and params.get("objective") != "cvar":
-        per_estimate += 1  # the calibration circuit (CVaR reads bitstrings: none)
-    jobs = evaluations + 2  # the final read-out: samples and an expectation
-    return estimate_usage(jobs * per_estimate, shots, jobs)
-
-
-def _qrao_groups(plan: _Plan, params: dict[str, Any]) -> int:
-    """Measurement bases of a QRAO run: qubit-wise commuting groups of its observables."""
-    from qbench.hardware.exact import pauli_groups
-    from qbench.solvers.qrao import observables, relax
-
-    enc = plan.encoder
-    encoding = ENCODERS[enc.name].encode(plan.problem.program, **plan.encoder_params)
-    relaxation = relax(encoding.qubo, str(params.get("encoding") or "3,1"))
-    return len(pauli_groups(observables(relaxation)))
-
-
-def _bytes(n: int) -> str:
-    """Human-readable byte count (scientific beyond exabytes)."""
-    for unit, size in (
-        ("EiB", 1 << 60),
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-    ):
-        if n >= size:
-            value = n / size
-            return f"{value:.3g} {unit}" if value < 1e6 else f"{n:.3g} bytes"
-    return f"{n} bytes"

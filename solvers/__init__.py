@@ -1,48 +1,33 @@
-"""Solvers: classical (mip, brute, sa), variational (QAOA and VQE families) and qubit-compressed
-(pce, qrao) ones.
+"""Solvers: classical (mip, brute, sa), variational (QAOA and VQE families), qubit-compressed
+(pce, qrao), and meta-solvers that drive an inner solver (the Lagrangian multiplier search).
 
-``get_solver(name)`` is the one way to look a solver up; it lists the names on a typo.
+``get_solver(name)`` and ``get_meta_solver(name)`` are the one way to look them up; they list the
+names on a typo. A new solver is one module declaring a :class:`Solver` plus its line in
+:mod:`.registry`; a new meta-solver one module plus its line here.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from qbench.params import Param, lookup
+from qbench.solvers import lagrangian
+from qbench.solvers.base import MetaSolver, Solver, SolveResult
+from qbench.solvers.registry import SOLVERS, get_solver
 
-from qbench.errors import ConfigError
-from qbench.params import Param
-from qbench.solvers import brute, mip, pce, qaoa, qrao, sa, vqe
-from qbench.solvers.base import Solver, SolveResult
+#: solvers that drive an inner solver; an encoder names the one that drives it
+META_SOLVERS: dict[str, MetaSolver] = {m.name: m for m in (lagrangian.SOLVER,)}
 
-
-def _pce_qubits(qubo, params: dict) -> int:
-    """PCE's qubits: the given n_qubits, else the smallest n with 3·C(n, k) >= N."""
-    return params.get("n_qubits") or pce.qubits_for(qubo.n_vars, params.get("k") or 2)
-
-
-def _qrao_qubits(qubo, params: dict) -> int:
-    """QRAO's qubits: the colour classes of the QUBO's graph packed d variables per qubit."""
-    encoding = params.get("encoding") or "3,1"
-    return qrao.assign(qubo, qrao.ENCODINGS[encoding]).n_qubits
-
-
-_QUANTUM = (
-    *qaoa.SOLVERS,
-    *vqe.SOLVERS,
-    replace(pce.PCE, qubits=_pce_qubits),
-    replace(qrao.QRAO, qubits=_qrao_qubits),
-)
-SOLVERS: dict[str, Solver] = {s.name: s for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER, *_QUANTUM)}
-#: solvers that need a QUBO (an encoder): the variational quantum ones
-QUANTUM_SOLVERS = frozenset(s.name for s in _QUANTUM)
-
-__all__ = ["QUANTUM_SOLVERS", "SOLVERS", "Param", "SolveResult", "Solver", "get_solver"]
+__all__ = [
+    "META_SOLVERS",
+    "SOLVERS",
+    "MetaSolver",
+    "Param",
+    "SolveResult",
+    "Solver",
+    "get_meta_solver",
+    "get_solver",
+]
 
 
-def get_solver(name: str) -> Solver:
-    """The registered solver of this name, or ConfigError listing the names."""
-    try:
-        return SOLVERS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown solver {name!r}; allowed: {', '.join(sorted(SOLVERS))}"
-        ) from None
+def get_meta_solver(name: str) -> MetaSolver:
+    """The registered meta-solver of this name, or ConfigError listing the names."""
+    return lookup(META_SOLVERS, name, "meta-solver")

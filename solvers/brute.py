@@ -142,6 +142,7 @@ def _permutation_blocks(n: int, fixed: int, chunk: int) -> Iterator[np.ndarray]:
 
 SOLVER = Solver(
     name="brute",
+    deterministic=True,
     solve=solve,
     params=(
         Param("max_vars", int, DEFAULT_MAX_VARS, "refuse binary programs with more variables"),

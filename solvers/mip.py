@@ -644,6 +644,7 @@ def solve(
 
 SOLVER = Solver(
     name="mip",
+    deterministic=True,
     solve=solve,
     params=(
         Param("engine", str, "cbc", "MIP engine: cbc (bundled with PuLP) or highs", ENGINES),

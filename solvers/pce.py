@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from qbench.errors import ConfigError
+from qbench.hardware.base import Work
 from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import Solver, SolveResult
@@ -341,8 +342,27 @@ PARAMS = (
     Param("postprocess", str, "none", "classical local search on the decoded bits", POSTPROCESS),
 )
 
+
+def physical_qubits(qubo: BinaryProgram, params: dict[str, Any]) -> int:
+    """PCE's qubits: the given ``n_qubits``, else the smallest n with 3·C(n, k) >= N."""
+    return params.get("n_qubits") or qubits_for(qubo.n_vars, params.get("k") or 2)
+
+
+def work(qubo: BinaryProgram, params: dict[str, Any]) -> Work:
+    """One loss evaluation reads the X, Y and Z correlator groups: three measurement bases."""
+    return Work(
+        bases=3,
+        evaluations=int(params.get("maxiter") or 0),
+        shots=int(params.get("shots") or 0),
+    )
+
+
 PCE = Solver(
     name=NAME,
+    needs_qubo=True,
+    ansatz="pauli",
+    qubits=physical_qubits,
+    work=work,
     solve=solve,
     params=PARAMS,
     description="Pauli correlation encoding: N bits as signs of k-body correlators on n qubits",

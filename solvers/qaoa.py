@@ -40,10 +40,10 @@ from scipy.optimize import minimize as scipy_minimize
 
 from qbench.errors import ConfigError
 from qbench.hardware.base import QAOAAnsatz
-from qbench.params import Param
+from qbench.params import ListOf, Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import Solver, SolveResult
-from qbench.solvers.variational import Run, common_params, qubo_of, settings_from
+from qbench.solvers.variational import Run, common_params, qubo_of, settings_from, work
 
 INITS = ("ramp", "fixed", "transfer")
 XY_MIXERS = ("xy_ring", "xy_complete")
@@ -205,8 +205,8 @@ def _qaoa_params(objective: str = "expectation", alpha: float = 1.0) -> tuple[Pa
     return (
         Param("p", int, 1, "QAOA layers"),
         Param("init", str, "ramp", "start angles: linear ramp, fixed lists, layer transfer", INITS),
-        Param("gammas", str, None, "init=fixed: comma list of p cost angles γ"),
-        Param("betas", str, None, "init=fixed: comma list of p mixer angles β"),
+        Param("gammas", ListOf(float), None, "init=fixed: comma list of p cost angles γ"),
+        Param("betas", ListOf(float), None, "init=fixed: comma list of p mixer angles β"),
         *common_params(objective=objective, alpha=alpha),
     )
 
@@ -321,6 +321,13 @@ def onehot_groups(program: BinaryProgram) -> tuple[list[list[int]], int]:
     return groups, state
 
 
+def onehot_inputs(program: BinaryProgram) -> dict[str, Any]:
+    """xy_qaoa's inputs from the original program: its one-hot ``groups`` and a feasible
+    ``initial_state`` (:func:`onehot_groups`)."""
+    groups, state = onehot_groups(program)
+    return {"groups": groups, "initial_state": state}
+
+
 def _check_groups(groups: Any, initial_state: Any, n: int) -> tuple[list[list[int]], int]:
     """Validated one-hot groups (disjoint, in range) and a start with one bit set per group."""
     if not groups:
@@ -377,18 +384,27 @@ def solve_xy(
 
 QAOA = Solver(
     name="qaoa",
+    needs_qubo=True,
+    ansatz="qaoa",
+    work=work,
     solve=solve,
     params=_qaoa_params(),
     description="QAOA (X mixer, p layers) on the QUBO; best sampled bitstring",
 )
 MA_QAOA = Solver(
     name="ma_qaoa",
+    needs_qubo=True,
+    ansatz="qaoa",
+    work=work,
     solve=solve_ma,
     params=_qaoa_params(),
     description="multi-angle QAOA: one γ per cost term and one β per qubit per layer",
 )
 WS_QAOA = Solver(
     name="ws_qaoa",
+    needs_qubo=True,
+    ansatz="qaoa",
+    work=work,
     solve=solve_ws,
     params=(
         *_qaoa_params(),
@@ -398,12 +414,19 @@ WS_QAOA = Solver(
 )
 CVAR_QAOA = Solver(
     name="cvar_qaoa",
+    needs_qubo=True,
+    ansatz="qaoa",
+    work=work,
     solve=solve_cvar,
     params=_qaoa_params(objective="cvar", alpha=0.1),
     description="CVaR-QAOA: minimises the mean of the lowest α fraction of the energy",
 )
 XY_QAOA = Solver(
     name="xy_qaoa",
+    needs_qubo=True,
+    ansatz="qaoa",
+    work=work,
+    inputs=onehot_inputs,
     solve=solve_xy,
     params=(
         *_qaoa_params(),

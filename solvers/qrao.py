@@ -44,7 +44,8 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import PauliList, SparsePauliOp
 
 from qbench.errors import ConfigError
-from qbench.hardware.base import Backend, PauliAnsatz, state_bits
+from qbench.hardware.base import Backend, PauliAnsatz, Work, state_bits
+from qbench.hardware.paulis import pauli_groups
 from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import Solver, SolveResult
@@ -140,7 +141,7 @@ class QRAC:
 
     def basis_matrices(self) -> np.ndarray:
         """The 2×2 unitaries of :meth:`basis_change`, one per magic basis: (2^(d−1), 2, 2)."""
-        from qbench.hardware.exact import ry, rz
+        from qbench.hardware.gates import ry, rz
 
         theta, phi = self.bloch_angles(MAGIC_SIGNS[self.d])
         return np.stack([ry(-t) @ rz(-p) for t, p in zip(theta, phi)])
@@ -262,16 +263,15 @@ def magic_rounding(
     fast: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``shots`` magic-basis measurements of the ansatz state, decoded: (distinct bit rows
-    (k, n_vars) int8, their counts). Bases are drawn uniformly per shot and qubit; the exact
-    backend samples its statevector in numpy (``fast``), other backends run one circuit per
-    distinct basis choice through ``sample_circuits``, one job per shot count."""
-    from qbench.hardware.exact import ExactBackend
-
+    (k, n_vars) int8, their counts). Bases are drawn uniformly per shot and qubit; a backend that
+    holds the state (``backend.statevector``, the exact one) is sampled in numpy (``fast``),
+    others run one circuit per distinct basis choice through ``sample_circuits``, one job per
+    shot count."""
     rng = np.random.default_rng(seed)
     n = qrac.n_qubits
     draws = rng.integers(len(MAGIC_SIGNS[qrac.d]), size=(int(shots), n))
-    if fast and isinstance(backend, ExactBackend):
-        state = backend.statevector(ansatz, params)
+    state = backend.statevector(ansatz, params) if fast else None
+    if state is not None:
         outcomes = sample_magic(state, draws, qrac.basis_matrices(), rng.integers(2**63 - 1))
         rounded = qrac.decode(outcomes, draws)
         weights = np.ones(int(shots), dtype=np.int64)
@@ -441,8 +441,28 @@ PARAMS = (
     *(p for p in common_params(maxiter=DEFAULT_VQE_MAXITER) if p.name in _COMMON),
 )
 
+
+def physical_qubits(qubo: BinaryProgram, params: dict[str, Any]) -> int:
+    """QRAO's qubits: the colour classes of the QUBO's graph packed d variables per qubit."""
+    return assign(qubo, ENCODINGS[params.get("encoding") or "3,1"]).n_qubits
+
+
+def work(qubo: BinaryProgram, params: dict[str, Any]) -> Work:
+    """One evaluation measures each qubit-wise commuting group of QRAO's observables."""
+    relaxation = relax(qubo, str(params.get("encoding") or "3,1"))
+    return Work(
+        bases=len(pauli_groups(observables(relaxation))),
+        evaluations=int(params.get("maxiter") or 0),
+        shots=int(params.get("shots") or 0),
+    )
+
+
 QRAO = Solver(
     name="qrao",
+    needs_qubo=True,
+    ansatz="pauli",
+    qubits=physical_qubits,
+    work=work,
     solve=solve,
     params=PARAMS,
     description="QRAO: VQE on a QRAC relaxation (3 or 2 variables per qubit), then rounding",

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.errors import ConfigError
-from qbench.hardware.base import Ansatz, Backend, Distribution, state_bits
+from qbench.hardware.base import Ansatz, Backend, Distribution, Work, state_bits
 from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import SolveResult
@@ -70,6 +70,18 @@ def common_params(
         Param("alpha", float, alpha, "CVaR level in (0, 1]; 1 = expectation"),
         Param("postprocess", str, "none", "classical local search on the best sample", POSTPROCESS),
         Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
+    )
+
+
+def work(qubo: BinaryProgram, params: dict[str, Any]) -> Work:
+    """What a variational run asks of a backend: one circuit per estimate, ``maxiter``
+    evaluations, ``shots`` per circuit; expectations are read unless the objective is CVaR
+    (which reads bitstrings)."""
+    return Work(
+        bases=1,
+        evaluations=int(params.get("maxiter") or 0),
+        shots=int(params.get("shots") or 0),
+        expectations=params.get("objective") != "cvar",
     )
 
 

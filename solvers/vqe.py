@@ -19,7 +19,7 @@ from qbench.errors import ConfigError
 from qbench.hardware.base import CircuitAnsatz
 from qbench.params import Param
 from qbench.solvers.base import Solver, SolveResult
-from qbench.solvers.variational import Run, common_params, qubo_of, settings_from
+from qbench.solvers.variational import Run, common_params, qubo_of, settings_from, work
 
 ANSATZE = ("efficient_su2", "real_amplitudes", "ry_rz_cx")
 ENTANGLEMENTS = ("linear", "reverse_linear", "circular", "full", "pairwise", "sca")
@@ -86,12 +86,18 @@ def solve_cvar(target: Any, *, seed: int | None = None, **params: Any) -> SolveR
 
 VQE = Solver(
     name="vqe",
+    needs_qubo=True,
+    ansatz="circuit",
+    work=work,
     solve=solve,
     params=_vqe_params(),
     description="VQE with a hardware-efficient ansatz on the QUBO; best sampled bitstring",
 )
 CVAR_VQE = Solver(
     name="cvar_vqe",
+    needs_qubo=True,
+    ansatz="circuit",
+    work=work,
     solve=solve_cvar,
     params=_vqe_params(objective="cvar", alpha=0.1),
     description="CVaR-VQE: minimises the mean of the lowest α fraction of the energy",

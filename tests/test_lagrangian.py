@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from qbench.encoders import lagrangian as lg
+from qbench.encoders import lagrangian as lgq
 from qbench.errors import ConfigError
 from qbench.params import Component
 from qbench.problems.mdkp import MDKP
@@ -23,7 +23,9 @@ from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
 from qbench.problems.tsp import TSP
 from qbench.program import BinaryProgram
+from qbench.report import plot_trajectory
 from qbench.solvers import get_solver
+from qbench.solvers import lagrangian as lg
 
 BRUTE = get_solver("brute")
 SA = get_solver("sa")
@@ -101,7 +103,7 @@ def test_energy_equals_formula_for_random_multipliers(seed):
     eq = np.array([s == "==" for s in program.senses])
     lam = np.where(eq, rng.normal(size=eq.size) * 4, rng.exponential(2.0, size=eq.size))
     rho = float(rng.exponential(3.0))
-    enc = lg.encode(program, lam=lam, rho=rho)
+    enc = lgq.encode(program, lam=lam, rho=rho)
     X = all_bits(program.n_vars)
     np.testing.assert_allclose(enc.energy(X), formula_energy(program, X, lam, rho), atol=1e-9)
     assert enc.n_qubits == program.n_vars and enc.n_slack == 0
@@ -112,7 +114,7 @@ def test_energy_equals_formula_for_random_multipliers(seed):
 
 @pytest.mark.parametrize("problem", [MDKP.generate(seed=3, n=8, m=2), TSP.generate(seed=1, n=4)])
 def test_energy_at_zero_multipliers_is_signed_objective(problem):
-    enc = lg.encode(problem)  # a Problem is accepted as well as its program
+    enc = lgq.encode(problem)  # a Problem is accepted as well as its program
     X = all_bits(problem.n_vars)[::97]
     s = 1.0 if problem.sense == "min" else -1.0
     np.testing.assert_allclose(enc.energy(X), s * problem.objective(X))
@@ -121,23 +123,23 @@ def test_energy_at_zero_multipliers_is_signed_objective(problem):
 
 def test_encoder_parameters_are_declared_and_validated():
     program = MDKP.generate(seed=0, n=6, m=2).program
-    params = lg.ENCODER.parse_params({"lam": "0.5", "rho": "2"})
-    enc = lg.ENCODER.encode(program, **params)
+    params = lgq.ENCODER.parse_params({"lam": "0.5", "rho": "2"})
+    enc = lgq.ENCODER.encode(program, **params)
     assert enc.metadata["lam"] == [0.5, 0.5] and enc.metadata["rho"] == 2.0
-    assert lg.encode(program, lam="1, 2.5").metadata["lam"] == [1.0, 2.5]
-    assert lg.encode(program).metadata["lam"] == [0.0, 0.0]
+    assert lgq.encode(program, lam="1, 2.5").metadata["lam"] == [1.0, 2.5]
+    assert lgq.encode(program).metadata["lam"] == [0.0, 0.0]
     for bad, match in (
         ("-1", "must be >= 0"),
         ("1,2,3", "3 values but the program has 2"),
         ("abc", "comma-separated"),
     ):
         with pytest.raises(ConfigError, match=match):
-            lg.encode(program, lam=bad)
+            lgq.encode(program, lam=bad)
     with pytest.raises(ConfigError, match="rho must be"):
-        lg.encode(program, rho=-1.0)
+        lgq.encode(program, rho=-1.0)
     # equality rows take multipliers of either sign
     tsp = TSP.generate(seed=0, n=4).program
-    assert lg.encode(tsp, lam=-3.0).metadata["lam"] == [-3.0] * 8
+    assert lgq.encode(tsp, lam=-3.0).metadata["lam"] == [-3.0] * 8
 
 
 @pytest.mark.parametrize(
@@ -154,7 +156,7 @@ def test_weak_duality_at_random_multipliers(problem):
     eq = np.array([x == "==" for x in program.senses])
     for _ in range(3):
         lam = np.where(eq, rng.normal(size=eq.size) * 300, rng.exponential(1.0, size=eq.size))
-        enc = lg.encode(program, lam=lam, rho=float(rng.exponential(200.0)))
+        enc = lgq.encode(program, lam=lam, rho=float(rng.exponential(200.0)))
         dual = BRUTE.solve(enc.qubo).objective
         assert dual <= s * opt + 1e-7 * max(1.0, abs(opt))
 
@@ -165,12 +167,12 @@ def test_fewer_qubits_than_the_slack_qubo():
     mdkp = MDKP.generate(seed=0, n=10, m=2)
     # log-binary slack per row a·x <= b with a >= 0: floor(log2 b) + 1 bits for the range 0..b
     slack = sum(int(math.floor(math.log2(b))) + 1 for b in np.floor(mdkp.capacities) if b > 0)
-    lag = lg.encode(mdkp.program)
+    lag = lgq.encode(mdkp.program)
     assert lag.n_qubits == mdkp.n_vars == 10
     assert lag.n_qubits < qubo.encode(mdkp.program).n_qubits == mdkp.n_vars + slack
     # equality rows need no slack in either encoding: TSP has n² qubits both ways
     tsp = TSP.generate(seed=0, n=4)
-    assert lg.encode(tsp.program).n_qubits == qubo.encode(tsp.program).n_qubits == 16
+    assert lgq.encode(tsp.program).n_qubits == qubo.encode(tsp.program).n_qubits == 16
 
 
 # ------------------------------------------------------------------------------------------
@@ -441,7 +443,7 @@ def test_plot_trajectory(tmp_path):
         import matplotlib  # noqa: F401
     except ImportError:
         with pytest.raises(ConfigError, match="matplotlib"):
-            lg.plot_trajectory(result.info["trajectory"], target)
+            plot_trajectory(result.info["trajectory"], target)
         return
-    assert lg.plot_trajectory(result.info["trajectory"], target) == target
+    assert plot_trajectory(result.info["trajectory"], target) == target
     assert target.stat().st_size > 0

@@ -412,9 +412,9 @@ def test_qrao_beats_random_bitstrings_on_small_mis(encoding):
 
 
 def test_run_pipeline_rows(monkeypatch):
-    """Through qbench.run.run (qrao registered for the test): valid rows with p_feasible."""
+    """Through qbench.pipeline.run (qrao registered for the test): valid rows with p_feasible."""
     from qbench import solvers
-    from qbench.run import run
+    from qbench.pipeline import run
 
     monkeypatch.setitem(solvers.SOLVERS, "qrao", qrao.QRAO)
     for spec in ("mis:n=10,seed=3", "mdkp:n=5,m=1,seed=2"):

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qbench import report
+from qbench import cli, report
 from qbench.errors import ConfigError
-from qbench.report import aggregate, export, latex_escape, plot, plot_data, table
+from qbench.report import aggregate, export, plot, plot_data, table
+from qbench.tables import latex_escape
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 
@@ -193,7 +194,7 @@ def test_export_refuses_unknown_formats(df, tmp_path):
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory):
     """A store with real rows: MIP on pet2 and QAOA on 1tc.8 (two seeds), a refused QAOA run."""
-    from qbench.run import run
+    from qbench.pipeline import run
     from qbench.store import Store
 
     folder = tmp_path_factory.mktemp("store")
@@ -212,7 +213,7 @@ def test_table_from_a_store(store_dir, capsys):
     args = argparse.Namespace(dir=str(store_dir), by=["instance", "solver"],
                               metric=["objective", "feasible", "gap_pct"], agg="mean",
                               format="md")  # fmt: skip
-    assert report.main_table(args) == 0
+    assert cli.cmd_table(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("|")[1:-1] == [
         " instance ", " solver ", " runs ", " errors ", " objective ", " objective_std ",
@@ -228,10 +229,10 @@ def test_table_from_a_store(store_dir, capsys):
 def test_plot_and_export_from_a_store(store_dir, capsys):
     pytest.importorskip("matplotlib")
     args = argparse.Namespace(dir=str(store_dir), kind="feasibility_vs_size", output=None)
-    assert report.main_plot(args) == 0
+    assert cli.cmd_plot(args) == 0
     assert (store_dir / "feasibility_vs_size.png").read_bytes()[:4] == b"\x89PNG"
     args = argparse.Namespace(dir=str(store_dir), format="csv", output=None)
-    assert report.main_export(args) == 0
+    assert cli.cmd_export(args) == 0
     assert "wrote 5 rows" in capsys.readouterr().out
     back = pd.read_csv(store_dir / "results.csv")
     assert len(back) == 5 and set(back["instance"]) == {"pet2", "1tc.8", "pb4"}
@@ -240,13 +241,13 @@ def test_plot_and_export_from_a_store(store_dir, capsys):
 
 def test_cli_entries_fail_with_one_line_on_bad_input(store_dir, tmp_path):
     with pytest.raises(ConfigError, match="no results in .*results.sqlite not found") as exc:
-        report.main_table(argparse.Namespace(dir=str(tmp_path), by=None, metric=None,
+        cli.cmd_table(argparse.Namespace(dir=str(tmp_path), by=None, metric=None,
                                              agg="mean", format="md"))  # fmt: skip
     assert "\n" not in str(exc.value) and not (tmp_path / "results.sqlite").exists()
     with pytest.raises(ConfigError, match="allowed: feasibility_vs_size"):
-        report.main_plot(argparse.Namespace(dir=str(store_dir), kind="nosuch", output=None))
+        cli.cmd_plot(argparse.Namespace(dir=str(store_dir), kind="nosuch", output=None))
     with pytest.raises(ConfigError, match=r"unknown --by column\(s\) nosuch; allowed: suite"):
-        report.main_table(argparse.Namespace(dir=str(store_dir), by=["nosuch"], metric=None,
+        cli.cmd_table(argparse.Namespace(dir=str(store_dir), by=["nosuch"], metric=None,
                                              agg="mean", format="md"))  # fmt: skip
 
 
@@ -341,13 +342,13 @@ def test_quickstart_suite_runs_and_reports(tmp_path, capsys):
         assert row["feasible"] and row["n_qubits"] <= 17
         assert row["objective"] <= best if row["problem"] == "mdkp" else row["objective"] >= best
     args = argparse.Namespace(dir=str(tmp_path), by=None, metric=None, agg="mean", format="md")
-    assert report.main_table(args) == 0
+    assert cli.cmd_table(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 + 15 and all("| 2    | 0      |" in line for line in lines[2:])
     for kind in ("feasibility_vs_size", "time_vs_qubits"):
         args = argparse.Namespace(dir=str(tmp_path), kind=kind, output=None)
-        assert report.main_plot(args) == 0
+        assert cli.cmd_plot(args) == 0
         assert (tmp_path / f"{kind}.png").stat().st_size > 10_000
     # generated instances have no best known value, hence no gap to plot
     with pytest.raises(ConfigError, match="gap needs instances with a best known value"):
-        report.main_plot(argparse.Namespace(dir=str(tmp_path), kind="gap_vs_qubits", output=None))
+        cli.cmd_plot(argparse.Namespace(dir=str(tmp_path), kind="gap_vs_qubits", output=None))

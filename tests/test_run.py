@@ -3,7 +3,7 @@
 import pytest
 
 from qbench.instances import load_shipped, shipped
-from qbench.run import ROW_FIELDS, approx_ratio, evaluate, run, run_id
+from qbench.pipeline import ROW_FIELDS, approx_ratio, evaluate, run, run_id
 from qbench.spec import load_spec
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qbench import runner
+from qbench import cli, runner
 from qbench.errors import ConfigError, QbenchError
 from qbench.params import Param
 from qbench.runner import Progress, execute_config, run_suite
@@ -249,13 +249,13 @@ def test_progress_is_one_line_on_a_terminal_and_sparse_in_logs():
 def test_main_run_dry_run_run_and_bad_input(tmp_path, capsys):
     path = write_suite(tmp_path, TINY)
     args = Namespace(suite=str(path), out=None, workers=1, dask=None, timeout=None, dry_run=True)
-    assert runner.main_run(args) == 0
+    assert cli.cmd_run(args) == 0
     out = capsys.readouterr().out
     assert out.startswith("| run_id") and out.count("| mdkp-") + out.count("| mdkp:") == 8
     assert not (tmp_path / "out").exists()  # a dry run writes nothing
 
     args.dry_run = False
-    assert runner.main_run(args) == 0
+    assert cli.cmd_run(args) == 0
     out = capsys.readouterr().out
     assert "8 runs" in out and "ok 8" in out
     table = [line for line in out.splitlines() if line.startswith("| mdkp")]

@@ -9,7 +9,7 @@ import pytest
 
 from qbench.cli import main
 from qbench.errors import ConfigError
-from qbench.run import prepare, run
+from qbench.pipeline import prepare, run
 from qbench.suite import load_suite
 
 MIS = "mis:n=12,p=0.3,seed=1"
@@ -95,7 +95,7 @@ def test_suite_sweeps_preprocessing_and_excludes_by_label(tmp_path) -> None:
     assert sizes == {"none": 10, "shrink-plain-aware": 5, "shrink-adaptive-aware": 5}
     assert len({r.run_id for r in suite.runs}) == 6
     cfg = next(r for r in suite.runs if r.preprocess == "shrink")
-    assert cfg.prepare().shrink["target"] == 0.5
+    assert cfg.prepare().preprocess_options["target"] == 0.5
     path.write_text(SUITE + EXCLUDE)
     kept = sorted({r["preprocess"] for r in load_suite(path).dry_run()})
     assert kept == ["none", "shrink-plain-aware"]

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from qbench.encoders import get_encoder
 from qbench.errors import ConfigError
+from qbench.preprocessing import SHRINK as COMPONENT
 from qbench.problems import generate
 from qbench.program import BinaryProgram
 from qbench.shrinking import (
-    COMPONENT,
     PARAMS,
     finish,
     parse_options,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from qbench.errors import ConfigError
-from qbench.run import ROW_FIELDS, run
+from qbench.pipeline import ROW_FIELDS, run
 from qbench.store import FILENAME, Store
 
 

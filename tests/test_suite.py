@@ -8,7 +8,7 @@ import pytest
 from qbench.errors import ConfigError
 from qbench.hardware.aer import statevector_bytes
 from qbench.hardware.exact import required_bytes
-from qbench.run import prepare
+from qbench.pipeline import prepare
 from qbench.spec import load_spec
 from qbench.suite import RunConfig, load_suite
 

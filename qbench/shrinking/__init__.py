@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from qbench.errors import ConfigError
-from qbench.params import Component, Param
+from qbench.params import Param, parse_params
 from qbench.program import BinaryProgram
 from qbench.shrinking.correlations import SOURCES, correlation_matrix
 from qbench.shrinking.merge import (
@@ -42,7 +42,6 @@ from qbench.shrinking.rules import ConstraintRules, constraint_rules
 RULE_CHOICES = ("none", "constraints")
 
 __all__ = [
-    "COMPONENT",
     "MODES",
     "PARAMS",
     "RULE_CHOICES",
@@ -98,22 +97,9 @@ PARAMS: tuple[Param, ...] = (
 )
 
 
-class Preprocessor(Component):
-    """A preprocessing step with declared parameters (errors say "preprocessing 'shrink'")."""
-
-    role = "preprocessing"
-
-
-COMPONENT = Preprocessor(
-    name="shrink",
-    params=PARAMS,
-    description="merge correlated qubits until the QUBO fits the target, then expand and repair",
-)
-
-
 def parse_options(raw: dict[str, Any]) -> dict[str, Any]:
     """Validated options (defaults filled in) for :func:`shrink_problem`, or ConfigError."""
-    options = COMPONENT.parse_params(raw)
+    options = parse_params(PARAMS, raw, "preprocessing 'shrink'")
     check_threshold(options["threshold"], options["threshold_param"])
     if options["every"] is not None and options["every"] < 1:
         raise ConfigError(f"preprocessing 'shrink': every must be >= 1, got {options['every']}")
