@@ -12,8 +12,10 @@ text or TOML values into those types once, and components receive parsed values.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
 from qbench.errors import ConfigError
@@ -127,15 +129,44 @@ class ListOf:
         return [parse_number(kind, v) if kind in (int, float) else kind(v) for v in items]
 
 
+_INTERVAL = re.compile(
+    r"^\s*([\[(])\s*(-?inf|[-+0-9.e]+)\s*,\s*(-?inf|[-+0-9.e]+)\s*([\])])\s*$"
+)
+
+
+@cache
+def interval(text: str) -> tuple[float, float, bool, bool]:
+    """(low, high, low closed, high closed) of interval text like ``[1, inf)`` or ``(0, 1]``."""
+    match = _INTERVAL.match(text)
+    if match is None:
+        raise ValueError(f"not an interval: {text!r} (write e.g. '[0, inf)' or '(0, 1]')")
+    left, low, high, right = match.groups()
+    return float(low), float(high), left == "[", right == "]"
+
+
+def in_interval(value: float, text: str) -> bool:
+    """True when ``value`` lies in the interval ``text``."""
+    low, high, low_closed, high_closed = interval(text)
+    above = value >= low if low_closed else value > low
+    below = value <= high if high_closed else value < high
+    return above and below
+
+
 @dataclass(frozen=True)
 class Param:
-    """One declared parameter: its type, default, help and (optionally) allowed values."""
+    """One declared parameter: its type, default, help, and (optionally) allowed values or the
+    interval its numbers must lie in (``bounds="[1, inf)"``, ``"(0, 1]"``; list items each)."""
 
     name: str
     type: Any
     default: Any
     help: str
     choices: tuple | None = None
+    bounds: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bounds is not None:
+            interval(self.bounds)  # a malformed declaration fails at import
 
     def coerce(self, raw: Any, owner: str) -> Any:
         """Turn a CLI/TOML value into this parameter's type, or raise ConfigError naming it."""
@@ -165,16 +196,31 @@ class Param:
                 f"{owner}: parameter {self.name}={raw!r} not allowed; "
                 f"allowed: {', '.join(map(str, self.choices))}"
             )
+        if self.bounds is not None and not self.within(value):
+            raise ConfigError(
+                f"{owner}: parameter {self.name}={raw!r} out of range; allowed: {self.bounds}"
+            )
         return value
+
+    def within(self, value: Any) -> bool:
+        """True when every number in ``value`` (a number or a list) lies in :attr:`bounds`."""
+        items = value if isinstance(value, list) else [value]
+        numbers = [v for v in items if isinstance(v, int | float) and not isinstance(v, bool)]
+        return all(in_interval(float(v), self.bounds) for v in numbers)
 
 
 @dataclass(frozen=True)
 class Component:
-    """A named, registered piece (generator, encoder, preprocessor, solver) with parameters."""
+    """A named, registered piece (generator, encoder, preprocessor, solver) with parameters.
+
+    ``check(params)`` (optional) validates what no single parameter can, e.g. that ``gammas``
+    holds ``p`` angles; it raises ConfigError and runs on the whole parsed set, when a run is
+    prepared."""
 
     name: str
     params: tuple[Param, ...]
     description: str
+    check: Callable[[dict[str, Any]], None] | None = None
 
     #: how errors name this kind of component, e.g. "solver 'mip'"
     role = "component"
@@ -185,8 +231,11 @@ class Component:
         return f"{self.role} {self.name!r}"
 
     def parse_params(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Validate and coerce user parameters; defaults fill in the rest."""
-        return parse_params(self.params, raw, self.owner)
+        """Validate and coerce user parameters; defaults fill in the rest; then ``check``."""
+        params = parse_params(self.params, raw, self.owner)
+        if self.check is not None:
+            self.check(params)
+        return params
 
 
 def parse_params(params: tuple[Param, ...], raw: dict[str, Any], owner: str) -> dict[str, Any]:
