@@ -183,7 +183,13 @@ ENCODER = Encoder(
             "multipliers: one number broadcast to all rows or a comma-separated list "
             "(None: 0; inequality rows need >= 0)",
         ),
-        Param("rho", float, 0.0, "weight of the squared residual (ρ/2)g² on equality rows"),
+        Param(
+            "rho",
+            float,
+            0.0,
+            "weight of the squared residual (ρ/2)g² on equality rows",
+            bounds="[0, inf)",
+        ),
     ),
     description="slack-free Lagrangian QUBO: objective + λ·g(x) (+ (ρ/2)g² on equality rows); "
     "qubits = problem variables",

@@ -213,8 +213,20 @@ def tune(
 ENCODER = Encoder(
     name="unbalanced",
     params=(
-        Param("lam1", float, DEFAULT_LAM1, "weight of −h(x) (paper's knapsack value 0.96)"),
-        Param("lam2", float, DEFAULT_LAM2, "weight of h(x)² (paper's knapsack value 0.0371)"),
+        Param(
+            "lam1",
+            float,
+            DEFAULT_LAM1,
+            "weight of −h(x) (paper's knapsack value 0.96)",
+            bounds="[0, inf)",
+        ),
+        Param(
+            "lam2",
+            float,
+            DEFAULT_LAM2,
+            "weight of h(x)² (paper's knapsack value 0.0371)",
+            bounds="[0, inf)",
+        ),
         Param(
             "lam_eq",
             PENALTY,

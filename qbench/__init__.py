@@ -63,17 +63,21 @@ def run_suite(
     timeout: float | None = None,
     dask: str | None = None,
     progress: bool = True,
+    retry: str | None = None,
 ) -> pd.DataFrame:
     """Run a suite file's missing runs into its store (resuming) and return every stored row.
 
-    ``out`` overrides the suite's results folder; ``workers``, ``timeout`` and ``dask`` as for
-    ``qbench run``. Raises ConfigError listing every mistake of an invalid suite.
+    ``out`` overrides the suite's results folder; ``workers``, ``timeout``, ``dask`` and
+    ``retry`` (``"error,timeout"``: rerun failed runs) as for ``qbench run``. Raises
+    ConfigError listing every mistake of an invalid suite.
     """
     from qbench.runner import run_suite as run_loaded
     from qbench.suite import load_suite
 
     loaded = load_suite(suite, out=out)
-    return run_loaded(loaded, workers=workers, dask=dask, timeout=timeout, progress=progress)
+    return run_loaded(
+        loaded, workers=workers, dask=dask, timeout=timeout, progress=progress, retry=retry
+    )
 
 
 def load_results(folder: str | Path) -> pd.DataFrame:

@@ -119,7 +119,8 @@ def _list_components(components, facts=None) -> None:
             print(f"    [{facts(comp)}]")
         for p in comp.params:
             choices = f" (one of {', '.join(map(str, p.choices))})" if p.choices else ""
-            print(f"    {p.name}={format_value(p.default)}  {p.help}{choices}")
+            bounds = f" (in {p.bounds})" if p.bounds else ""
+            print(f"    {p.name}={format_value(p.default)}  {p.help}{choices}{bounds}")
 
 
 def cmd_encoders(args: argparse.Namespace) -> int:
@@ -180,7 +181,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
               f"{suite.out}")  # fmt: skip
         return 0
-    df = run_suite(suite, workers=args.workers, dask=args.dask, timeout=args.timeout)
+    retry = getattr(args, "retry", None)
+    if getattr(args, "retry_errors", False):
+        retry = "error,timeout"
+    df = run_suite(
+        suite, workers=args.workers, dask=args.dask, timeout=args.timeout, retry=retry
+    )
     if df.empty:
         print(f"{suite.name}: no runs")
         return 0
@@ -299,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="per-run seconds (default: the suite's)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the runs, their qubits and whether they fit")  # fmt: skip
+    p.add_argument("--retry", metavar="STATUSES",
+                   help="rerun stored runs with these statuses (error, timeout; comma list); "
+                        "their old rows are kept as history")  # fmt: skip
+    p.add_argument("--retry-errors", action="store_true",
+                   help="same as --retry error,timeout")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("table", help="aggregate a results folder into a table")

@@ -214,8 +214,8 @@ class Component:
     """A named, registered piece (generator, encoder, preprocessor, solver) with parameters.
 
     ``check(params)`` (optional) validates what no single parameter can, e.g. that ``gammas``
-    holds ``p`` angles; it raises ConfigError and runs on the whole parsed set, when a run is
-    prepared."""
+    holds ``p`` angles; it raises ConfigError (prefixed with the component's name here) and
+    runs on the whole parsed set, when a run is prepared."""
 
     name: str
     params: tuple[Param, ...]
@@ -234,7 +234,10 @@ class Component:
         """Validate and coerce user parameters; defaults fill in the rest; then ``check``."""
         params = parse_params(self.params, raw, self.owner)
         if self.check is not None:
-            self.check(params)
+            try:
+                self.check(params)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.owner}: {exc}") from None
         return params
 
 

@@ -385,7 +385,7 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
         suite=suite, run_id=prep.run_id, problem=problem.kind,
         instance=problem.name or prep.spec, n_vars=problem.n_vars,
         encoder=enc.name if enc else "none", preprocess=prep.preprocess_label,
-        solver=chosen.name, backend=CLASSICAL, seed=prep.seed,
+        solver=chosen.name, backend=prep.backend, seed=prep.seed,
         params=json.dumps(prep.config["params"], sort_keys=True),
         best_known=problem.best_known, repaired=False,
     )  # fmt: skip

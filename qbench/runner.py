@@ -33,7 +33,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,7 @@ def failure_row(
                 problem=prep.problem.kind, instance=prep.problem.name or cfg.spec,
                 n_vars=prep.problem.n_vars, best_known=prep.problem.best_known,
                 encoder=prep.encoder.name if prep.encoder else "none", solver=prep.solver.name,
+                backend=prep.backend, preprocess=prep.preprocess_label,
                 params=json.dumps(prep.config["params"], sort_keys=True, default=str),
             )  # fmt: skip
     now = datetime.now(UTC)
@@ -293,19 +294,14 @@ def _dask() -> Any:
     return dd
 
 
-def _run_dask(
-    todo: list[RunConfig],
-    suite_name: str | None,
-    address: str,
-    workers: int,
-    timeout: float | None,
-    emit: Any,
-) -> None:
-    """Run configs on a Dask cluster (``"local"`` starts one of ``workers`` processes)."""
+@contextlib.contextmanager
+def _dask_client(address: str, workers: int) -> Iterator[Any]:
+    """A connected Dask client with warm workers: ``"local"`` starts a LocalCluster of
+    ``workers`` single-threaded processes, else ``address`` is an existing scheduler
+    (ConfigError when it cannot be reached or its workers cannot import qbench)."""
     dd = _dask()
-    own = address == "local"
     with contextlib.ExitStack() as stack:
-        if own:
+        if address == "local":
             cluster = stack.enter_context(
                 dd.LocalCluster(
                     n_workers=workers,
@@ -322,45 +318,58 @@ def _run_dask(
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ConfigError(f"cannot reach the Dask scheduler {address!r}: {exc}") from None
         _warm_workers(client)
-        queue = list(reversed(todo))
-        live: dict[Any, _Flight] = {}
-        slots, checked = 1, -math.inf
-        while queue or live:
-            if queue and time.perf_counter() - checked > 2.0:  # workers may come and go
-                slots, checked = max(1, sum(client.nthreads().values())), time.perf_counter()
-            while queue and len(live) < slots:
-                cfg = queue.pop()
-                future = client.submit(execute_config, cfg, suite_name, pure=False)
-                live[future] = _Flight(cfg)
-            if timeout is not None and any(f.t0 is None for f in live.values()):
-                where = _processing(client)  # a run's clock starts when a worker has it
-                for future, flight in live.items():
-                    if flight.t0 is None and future.key in where:
-                        flight.start(where[future.key])
-            done = [f for f in live if f.done()]
-            for future in done:
-                flight = live.pop(future)
-                try:
-                    row = future.result()
-                except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker, a lost worker
-                    row = flight.failure(suite_name, "error", f"{type(exc).__name__}: {exc}")
-                emit(row)
-            for future, flight in list(live.items()):
-                if timeout is None or flight.t0 is None or future.done():
-                    continue
-                if time.perf_counter() - flight.t0 <= timeout:
-                    continue
-                del live[future]
-                future.cancel()
-                emit(flight.failure(suite_name, "timeout", timeout_message(timeout)))
-                if own and flight.worker:  # really stop the run: a fresh worker process
-                    with contextlib.suppress(Exception):
-                        client.restart_workers([flight.worker], raise_for_error=False)
-                        _warm_workers(client)
-                        checked = -math.inf
-                done.append(future)
-            if not done:
-                time.sleep(POLL_S * 2)
+        yield client
+
+
+def _run_dask(
+    todo: list[RunConfig],
+    suite_name: str | None,
+    client: Any,
+    own: bool,
+    timeout: float | None,
+    emit: Any,
+) -> None:
+    """Run configs on a connected Dask client (``own``: our LocalCluster, whose workers may be
+    restarted to stop a timed-out run)."""
+    queue = list(reversed(todo))
+    live: dict[Any, _Flight] = {}
+    slots, checked = 1, -math.inf
+    while queue or live:
+        if queue and time.perf_counter() - checked > 2.0:  # workers may come and go
+            slots, checked = max(1, sum(client.nthreads().values())), time.perf_counter()
+        while queue and len(live) < slots:
+            cfg = queue.pop()
+            future = client.submit(execute_config, cfg, suite_name, pure=False)
+            live[future] = _Flight(cfg)
+        if timeout is not None and any(f.t0 is None for f in live.values()):
+            where = _processing(client)  # a run's clock starts when a worker has it
+            for future, flight in live.items():
+                if flight.t0 is None and future.key in where:
+                    flight.start(where[future.key])
+        done = [f for f in live if f.done()]
+        for future in done:
+            flight = live.pop(future)
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker, a lost worker
+                row = flight.failure(suite_name, "error", f"{type(exc).__name__}: {exc}")
+            emit(row)
+        for future, flight in list(live.items()):
+            if timeout is None or flight.t0 is None or future.done():
+                continue
+            if time.perf_counter() - flight.t0 <= timeout:
+                continue
+            del live[future]
+            future.cancel()
+            emit(flight.failure(suite_name, "timeout", timeout_message(timeout)))
+            if own and flight.worker:  # really stop the run: a fresh worker process
+                with contextlib.suppress(Exception):
+                    client.restart_workers([flight.worker], raise_for_error=False)
+                    _warm_workers(client)
+                    checked = -math.inf
+            done.append(future)
+        if not done:
+            time.sleep(POLL_S * 2)
 
 
 class _Flight:
@@ -411,15 +420,38 @@ def _processing(client: Any) -> dict[str, str]:
 # --------------------------------------------------------------------------- entry points
 
 
-def pending(suite: Suite, done: Iterable[str]) -> list[RunConfig]:
-    """The suite's runs not in ``done``, in suite order, each run_id once."""
-    seen = set(done)
+#: statuses of stored rows that ``retry`` may rerun
+RETRYABLE = ("error", "timeout")
+
+
+def pending(
+    suite: Suite, stored: Iterable[str] | dict[str, str | None], retry: Iterable[str] = ()
+) -> list[RunConfig]:
+    """The suite's runs not stored yet, plus those stored with a status in ``retry``
+    (``stored``: run_ids, or run_id → status), in suite order, each run_id once."""
+    statuses = stored if isinstance(stored, dict) else dict.fromkeys(stored)
+    again = set(retry)
+    seen: set[str] = set()
     todo = []
     for cfg in suite.runs:
-        if cfg.run_id not in seen:
-            seen.add(cfg.run_id)
-            todo.append(cfg)
+        rid = cfg.run_id
+        if rid in seen or (rid in statuses and statuses[rid] not in again):
+            continue
+        seen.add(rid)
+        todo.append(cfg)
     return todo
+
+
+def retry_statuses(retry: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``retry`` as statuses (a comma list or an iterable); ConfigError naming the allowed."""
+    items = retry.split(",") if isinstance(retry, str) else list(retry or ())
+    statuses = tuple(dict.fromkeys(s.strip() for s in items if s.strip()))
+    bad = [s for s in statuses if s not in RETRYABLE]
+    if bad:
+        raise ConfigError(
+            f"cannot retry status {', '.join(map(repr, bad))}; allowed: {', '.join(RETRYABLE)}"
+        )
+    return statuses
 
 
 def run_suite(
@@ -429,14 +461,19 @@ def run_suite(
     dask: str | None = None,
     timeout: float | None = None,
     progress: bool = True,
+    retry: Iterable[str] | str | None = None,
 ) -> pd.DataFrame:
     """Run the suite's missing runs (resume) and return every row of its store.
 
     ``timeout`` (seconds per run) overrides ``suite.timeout``. Each row is written by this
-    process as soon as its run finishes; failures (error, timeout) are rows too.
+    process as soon as its run finishes; failures (error, timeout) are rows too, and count as
+    done unless ``retry`` names their status (``"error,timeout"``): those runs run again and
+    their old rows move to the store's history. Nothing is written before the runs can start
+    (bad arguments, a Dask scheduler that cannot be reached).
     """
     from qbench.store import Store
 
+    again = retry_statuses(retry)
     if int(workers) != workers or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers}")
     workers = int(workers)
@@ -446,21 +483,26 @@ def run_suite(
     if dask is not None:
         _dask()  # a missing extra fails before anything is opened
     provenance()  # computed once here; forked children inherit it (no git call per run)
-    with Store(suite.out) as store:
-        todo = pending(suite, store.done_ids())
+    with contextlib.ExitStack() as stack:
+        # the cluster first: an unreachable scheduler must not leave an empty store behind
+        client = stack.enter_context(_dask_client(dask, workers)) if dask is not None else None
+        store = stack.enter_context(Store(suite.out))
+        stored = store.statuses()
+        todo = pending(suite, stored, again)
+        retried = {c.run_id for c in todo if c.run_id in stored}
         skipped = len({c.run_id for c in suite.runs}) - len(todo)
-        if progress and skipped:
+        if progress and (skipped or retried):
             print(f"qbench: resuming {suite.name}: {skipped} runs already done, "
-                  f"{len(todo)} to go", file=sys.stderr)  # fmt: skip
+                  f"{len(todo)} to go ({len(retried)} retried)", file=sys.stderr)  # fmt: skip
         bar = Progress(len(todo), enabled=progress)
 
         def emit(row: dict[str, Any]) -> None:
-            store.add(row)
+            store.add(row, replace=row.get("run_id") in retried)
             bar.update(row)
 
         try:
-            if dask is not None:
-                _run_dask(todo, suite.name, dask, workers, limit, emit)
+            if client is not None:
+                _run_dask(todo, suite.name, client, dask == "local", limit, emit)
             elif workers == 1 and limit is None:
                 for cfg in todo:
                     emit(execute_config(cfg, suite.name))

@@ -4,8 +4,11 @@ Table ``runs(run_id TEXT PRIMARY KEY, suite TEXT, status TEXT, finished_at TEXT,
 with the full result row as JSON (numpy values as plain numbers, NaN kept). Each ``add`` is
 committed at once, so an interrupted suite loses at most the runs in flight and a re-run skips
 ``done_ids()``. A run_id already stored is kept (``INSERT OR IGNORE``): results are never
-overwritten. The file is in WAL mode (``synchronous=NORMAL``) so readers (``qbench table``
-while a suite runs) never block the writer. Only the coordinating process writes: workers
+overwritten. A retried run (``qbench run --retry error,timeout``) replaces its row with
+``add(row, replace=True)``: in one transaction the old row moves to ``history`` (same columns
+plus ``superseded_at``), which tables never count, and the new one takes its place. The file
+is in WAL mode (``synchronous=NORMAL``) so readers (``qbench table`` while a suite runs) never
+block the writer. Only the coordinating process writes: workers
 return rows, the coordinator adds them (SQLite must not be written from several hosts).
 """
 
@@ -15,6 +18,7 @@ import json
 import os
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,14 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT,
     finished_at TEXT,
     row TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    run_id TEXT NOT NULL,
+    suite TEXT,
+    status TEXT,
+    finished_at TEXT,
+    row TEXT NOT NULL,
+    superseded_at TEXT NOT NULL
 )
 """
 
@@ -77,34 +89,55 @@ class Store:
             self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(SCHEMA)
+            self._conn.executescript(SCHEMA)
             self._conn.commit()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open result store {self.path}: {exc}") from None
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add(self, row: dict[str, Any]) -> bool:
-        """Store one run's row and commit; False (nothing written) if its run_id is stored."""
+    def add(self, row: dict[str, Any], replace: bool = False) -> bool:
+        """Store one run's row and commit; False (nothing written) if its run_id is stored,
+        unless ``replace``: then the stored row moves to ``history`` in the same transaction."""
         run_id = row.get("run_id")
         if not run_id:
             raise ValueError("a result row needs a run_id")
         values = (str(run_id), row.get("suite"), row.get("status"), row.get("finished_at"))
-        with self._lock:
+        with self._lock, self._conn:  # one transaction: committed, or rolled back on error
+            if replace:
+                self._conn.execute(
+                    "INSERT INTO history (run_id, suite, status, finished_at, row, "
+                    "superseded_at) SELECT run_id, suite, status, finished_at, row, ? FROM runs "
+                    "WHERE run_id = ?",
+                    (datetime.now(UTC).isoformat(), str(run_id)),
+                )
+                self._conn.execute("DELETE FROM runs WHERE run_id = ?", (str(run_id),))
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO runs (run_id, suite, status, finished_at, row) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (*(None if v is None else str(v) for v in values), to_json(row)),
             )
-            self._conn.commit()
         return cur.rowcount == 1
 
     # -- reading ------------------------------------------------------------------------------
 
     def done_ids(self) -> set[str]:
         """The run_ids already stored (whatever their status): a re-run skips them."""
+        return set(self.statuses())
+
+    def statuses(self) -> dict[str, str | None]:
+        """run_id → status of every stored run."""
         with self._lock:
-            return {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
+            return dict(self._conn.execute("SELECT run_id, status FROM runs").fetchall())
+
+    def history(self) -> pd.DataFrame:
+        """The rows retried runs replaced (oldest first), with ``superseded_at``."""
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT row, superseded_at FROM history ORDER BY rowid"
+            ).fetchall()
+        rows = [{**json.loads(text), "superseded_at": when} for text, when in found]
+        return pd.DataFrame.from_records(rows)
 
     def rows(self) -> list[dict[str, Any]]:
         """Every stored row, in the order they were added."""

@@ -66,7 +66,7 @@ from qbench import preprocessing
 from qbench.encoders import get_encoder
 from qbench.errors import ConfigError, QbenchError
 from qbench.hardware import allowed_names, check_option, validate_backend
-from qbench.params import Component, Param
+from qbench.params import Component, Param, parse_params
 from qbench.pipeline import (
     CLASSICAL,
     Prepared,
@@ -282,7 +282,7 @@ class _Builder:
                 self.error(f"seeds[{i}]", f"duplicate seed {seed}")
             else:
                 good.append(seed)
-        return good
+        return good or [0]  # no valid seed: reported above; one stands in so runs still expand
 
     def timeout(self) -> float | None:
         timeout = self.data.get("timeout")
@@ -294,15 +294,15 @@ class _Builder:
         return float(timeout)
 
     def out_folder(self, name: str) -> Path:
+        """The results folder: ``--out`` when given, else the suite's ``out``; a bad ``out``
+        is an error either way."""
+        out = self.data.get("out")
+        if out is not None and (not isinstance(out, str) or not out.strip()):
+            self.error("out", f"must be a folder path (string), got {out!r}")
+            out = None
         if self.out is not None:
             return Path(self.out).expanduser()
-        out = self.data.get("out")
-        if out is None:
-            return Path("runs") / (name or "suite")
-        if not isinstance(out, str) or not out.strip():
-            self.error("out", f"must be a folder path (string), got {out!r}")
-            return Path("runs") / (name or "suite")
-        return Path(out).expanduser()
+        return Path("runs") / (name or "suite") if out is None else Path(out).expanduser()
 
     # -- encoders -----------------------------------------------------------------------------
 
@@ -389,22 +389,16 @@ class _Builder:
         return good
 
     def check_param(self, where: str, comp: Component, key: str, value: Any) -> None:
-        """Validate one value with the component's own declaration (its messages)."""
+        """Validate one value with the component's own declaration (its messages); checks
+        across parameters run later, on each whole combination (``prepare``)."""
         try:
-            parsed = comp.parse_params({key: value})
+            parsed = parse_params(comp.params, {key: value}, comp.owner)
         except ConfigError as exc:
             self.error(where, str(exc))
             return
         decl: Param = next(p for p in comp.params if p.name == key)
-        owner = f"{comp.role} {comp.name!r}"
-        if decl.type is int and isinstance(value, float) and not value.is_integer():
-            self.error(where, f"{owner}: parameter {key}={value!r} is not a valid int")
-        elif decl.type is bool and not isinstance(value, bool | str):
-            self.error(where, f"{owner}: parameter {key}={value!r} is not a valid bool")
-        elif decl.type in (int, float) and isinstance(value, bool):
-            self.error(
-                where, f"{owner}: parameter {key}={value!r} is not a valid {decl.type.__name__}"
-            )
+        if decl.type is bool and not isinstance(value, bool | str):
+            self.error(where, f"{comp.owner}: parameter {key}={value!r} is not a valid bool")
         if key == "backend" and parsed[key] is not None:
             message = self.check_backend(parsed[key])
             if message:
@@ -489,7 +483,8 @@ class _Builder:
                 if isinstance(v, str) and ("," in v or "=" in v):
                     self.error(f"{at}.{key}", f"value {v!r} must not contain ',' or '='")
             values[key] = vals
-        ordered = {k: values[k] for k in order if k in values}
+        # a table of defaults only (or only unknown keys, reported above) is the default seed
+        ordered = {k: values[k] for k in order if k in values} or {"seed": [allowed["seed"]]}
         return [
             f"{kind}:" + ",".join(f"{k}={_spec_value(v)}" for k, v in combo.items())
             for combo in _product(ordered)
@@ -536,8 +531,11 @@ class _Builder:
                     continue
                 vals = self.values(f"{at}.{key}", value)
                 values[key] = vals
+                # with no valid encoder (reported), the values are still checked, as the
+                # solver's default routing would send them
+                names = {e.name for e in encoders} or {None}
                 for v in vals:
-                    for enc in {e.name for e in encoders}:
+                    for enc in names:
                         self.check_routed(f"{at}.{key}", solver, enc, key, v)
             out.append((at, name, encoders, pre, _product(values)))
         return out
@@ -625,7 +623,12 @@ class _Builder:
         the config's ``seed``, so the other seeds' ids are hashed without reloading)."""
         runs: list[RunConfig] = []
         plans: dict[str, Plan] = {}
-        earlier = bool(self.problems)  # then prepare's errors mostly repeat them: not reported
+        # a table with a reported mistake would fail in prepare with the same message: only
+        # tables without one report prepare's errors (e.g. gammas of the wrong length for p)
+        flagged = [line.split(":", 1)[0] for line in self.problems]
+
+        def reported(where: str) -> bool:
+            return any(f == where or f.startswith((where + ".", where + "[")) for f in flagged)
         seen: set[tuple[str, str]] = set()
         grid = [
             (spec, at, solver, enc, pre, combo)
@@ -641,7 +644,7 @@ class _Builder:
             try:
                 prep = prepare(spec, solver, params, seeds[0], enc.name, repair, pre.name)
             except QbenchError as exc:
-                if not earlier:
+                if not any(reported(w) for w in (at, enc.where, pre.where) if w):
                     self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
                 continue
             plan = Plan(prep, self.sizes)

@@ -145,14 +145,23 @@ SOLVER = Solver(
     deterministic=True,
     solve=solve,
     params=(
-        Param("max_vars", int, DEFAULT_MAX_VARS, "refuse binary programs with more variables"),
+        Param(
+            "max_vars",
+            int,
+            DEFAULT_MAX_VARS,
+            "refuse binary programs with more variables",
+            bounds="[1, inf)",
+        ),
         Param(
             "max_perm",
             int,
             DEFAULT_MAX_PERM,
             "refuse permutation problems with more freely permuted items (10! = 3.6M)",
+            bounds="[1, inf)",
         ),
-        Param("chunk", int, DEFAULT_CHUNK, "states evaluated per vectorised batch"),
+        Param(
+            "chunk", int, DEFAULT_CHUNK, "states evaluated per vectorised batch", bounds="[1, inf)"
+        ),
     ),
     description="exact enumeration of all bitstrings (or permutations); small instances only",
 )

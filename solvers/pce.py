@@ -326,19 +326,57 @@ def solve(target: Any, *, seed: int | None = None, **params: Any) -> SolveResult
 
 PARAMS = (
     Param("k", int, 2, "correlator body count: N <= 3·C(n, k) variables on n qubits", KS),
-    Param("n_qubits", int, None, "qubits (None: the smallest n with 3·C(n, k) >= N)"),
-    Param("depth", int, DEFAULT_DEPTH, "brickwork entangling layers"),
-    Param("alpha", float, None, "tanh sharpness α (None: 1.5·n^⌊k/2⌋); not a CVaR level"),
-    Param("beta", float, DEFAULT_BETA, "regulariser weight β"),
-    Param("nu", float, None, "regulariser scale ν (None: ½Σ|J_ij| + ½Σ|h_i| of the QUBO)"),
+    Param(
+        "n_qubits",
+        int,
+        None,
+        "qubits (None: the smallest n with 3·C(n, k) >= N)",
+        bounds="[1, inf)",
+    ),
+    Param("depth", int, DEFAULT_DEPTH, "brickwork entangling layers", bounds="[0, inf)"),
+    Param(
+        "alpha",
+        float,
+        None,
+        "tanh sharpness α (None: 1.5·n^⌊k/2⌋); not a CVaR level",
+        bounds="(0, inf)",
+    ),
+    Param("beta", float, DEFAULT_BETA, "regulariser weight β", bounds="[0, inf)"),
+    Param(
+        "nu",
+        float,
+        None,
+        "regulariser scale ν (None: ½Σ|J_ij| + ½Σ|h_i| of the QUBO)",
+        bounds="[0, inf)",
+    ),
     Param("optimizer", str, "COBYLA", "classical optimiser", METHODS),
-    Param("maxiter", int, DEFAULT_MAXITER, "total budget of loss evaluations (0: start angles)"),
-    Param("tol", float, None, "optimiser tolerance (None: the method's default)"),
+    Param(
+        "maxiter",
+        int,
+        DEFAULT_MAXITER,
+        "total budget of loss evaluations (0: start angles)",
+        bounds="[0, inf)",
+    ),
+    Param(
+        "tol", float, None, "optimiser tolerance (None: the method's default)", bounds="(0, inf)"
+    ),
     Param("backend", str, "exact", "where the circuit runs (qbench.hardware backends)"),
-    Param("shots", int, DEFAULT_SHOTS, "shots per estimate on shot backends"),
+    Param("shots", int, DEFAULT_SHOTS, "shots per estimate on shot backends", bounds="[1, inf)"),
     Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
-    Param("init_scale", float, DEFAULT_INIT_SCALE, "start angles uniform in ±init_scale"),
-    Param("restarts", int, DEFAULT_RESTARTS, "seeded starts sharing maxiter; lowest loss wins"),
+    Param(
+        "init_scale",
+        float,
+        DEFAULT_INIT_SCALE,
+        "start angles uniform in ±init_scale",
+        bounds="[0, inf)",
+    ),
+    Param(
+        "restarts",
+        int,
+        DEFAULT_RESTARTS,
+        "seeded starts sharing maxiter; lowest loss wins",
+        bounds="[1, inf)",
+    ),
     Param("postprocess", str, "none", "classical local search on the decoded bits", POSTPROCESS),
 )
 

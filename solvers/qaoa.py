@@ -201,9 +201,22 @@ def solve_qaoa(
     return run.finish(layout.scale * theta, extra)
 
 
+def check_angles(params: dict[str, Any]) -> None:
+    """Fixed angles come as p-long lists, and init=fixed needs both (ConfigError otherwise)."""
+    p = params.get("p") or 1
+    for name in ("gammas", "betas"):
+        values = params.get(name)
+        if values is not None and len(values) != p:
+            raise ConfigError(f"{name} has {len(values)} values, expected p={p}")
+    if params.get("init") == "fixed" and (
+        params.get("gammas") is None or params.get("betas") is None
+    ):
+        raise ConfigError("init=fixed needs gammas and betas (comma lists of p angles)")
+
+
 def _qaoa_params(objective: str = "expectation", alpha: float = 1.0) -> tuple[Param, ...]:
     return (
-        Param("p", int, 1, "QAOA layers"),
+        Param("p", int, 1, "QAOA layers", bounds="[1, inf)"),
         Param("init", str, "ramp", "start angles: linear ramp, fixed lists, layer transfer", INITS),
         Param("gammas", ListOf(float), None, "init=fixed: comma list of p cost angles γ"),
         Param("betas", ListOf(float), None, "init=fixed: comma list of p mixer angles β"),
@@ -384,6 +397,7 @@ def solve_xy(
 
 QAOA = Solver(
     name="qaoa",
+    check=check_angles,
     needs_qubo=True,
     ansatz="qaoa",
     work=work,
@@ -393,6 +407,7 @@ QAOA = Solver(
 )
 MA_QAOA = Solver(
     name="ma_qaoa",
+    check=check_angles,
     needs_qubo=True,
     ansatz="qaoa",
     work=work,
@@ -402,18 +417,26 @@ MA_QAOA = Solver(
 )
 WS_QAOA = Solver(
     name="ws_qaoa",
+    check=check_angles,
     needs_qubo=True,
     ansatz="qaoa",
     work=work,
     solve=solve_ws,
     params=(
         *_qaoa_params(),
-        Param("epsilon", float, DEFAULT_EPSILON, "warm-start regularisation: c in [ε, 1-ε]"),
+        Param(
+            "epsilon",
+            float,
+            DEFAULT_EPSILON,
+            "warm-start regularisation: c in [ε, 1-ε]",
+            bounds="[0, 0.5]",
+        ),
     ),
     description="warm-start QAOA (Egger et al.) from a local box-QP relaxation of the QUBO",
 )
 CVAR_QAOA = Solver(
     name="cvar_qaoa",
+    check=check_angles,
     needs_qubo=True,
     ansatz="qaoa",
     work=work,
@@ -423,6 +446,7 @@ CVAR_QAOA = Solver(
 )
 XY_QAOA = Solver(
     name="xy_qaoa",
+    check=check_angles,
     needs_qubo=True,
     ansatz="qaoa",
     work=work,

@@ -433,11 +433,17 @@ PARAMS = (
     Param(
         "encoding", str, "3,1", "variables per qubit: QRAC (3,1), (2,1), or (1,1)", tuple(ENCODINGS)
     ),
-    Param("reps", int, 1, "efficient_su2 repetitions (entangling layers)"),
+    Param("reps", int, 1, "efficient_su2 repetitions (entangling layers)", bounds="[0, inf)"),
     Param("entanglement", str, "linear", "entangling pattern", ENTANGLEMENTS),
-    Param("init_scale", float, DEFAULT_INIT_SCALE, "start angles uniform in ±init_scale"),
+    Param(
+        "init_scale",
+        float,
+        DEFAULT_INIT_SCALE,
+        "start angles uniform in ±init_scale",
+        bounds="[0, inf)",
+    ),
     Param("rounding", str, "magic", "magic-basis sampling or Pauli signs", ROUNDINGS),
-    Param("shots", int, DEFAULT_SHOTS, "magic-rounding shots"),
+    Param("shots", int, DEFAULT_SHOTS, "magic-rounding shots", bounds="[1, inf)"),
     *(p for p in common_params(maxiter=DEFAULT_VQE_MAXITER) if p.name in _COMMON),
 )
 

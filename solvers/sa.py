@@ -207,15 +207,45 @@ def solve(
     )
 
 
+def check_temperatures(params: dict[str, Any]) -> None:
+    """Given both, the schedule heats nothing: beta_min <= beta_max (ConfigError otherwise)."""
+    lo, hi = params.get("beta_min"), params.get("beta_max")
+    if lo is not None and hi is not None and lo > hi:
+        raise ConfigError(f"need beta_min <= beta_max, got {lo} > {hi}")
+
+
 SOLVER = Solver(
     name="sa",
+    check=check_temperatures,
     solve=solve,
     params=(
-        Param("num_reads", int, DEFAULT_NUM_READS, "independent annealing chains"),
-        Param("num_sweeps", int, DEFAULT_NUM_SWEEPS, "Metropolis sweeps per chain"),
-        Param("penalty", float, None, "weight of squared violations (None: 1 + objective range)"),
-        Param("beta_min", float, None, "initial inverse temperature (None: from energy scale)"),
-        Param("beta_max", float, None, "final inverse temperature (None: from energy scale)"),
+        Param(
+            "num_reads", int, DEFAULT_NUM_READS, "independent annealing chains", bounds="[1, inf)"
+        ),
+        Param(
+            "num_sweeps", int, DEFAULT_NUM_SWEEPS, "Metropolis sweeps per chain", bounds="[1, inf)"
+        ),
+        Param(
+            "penalty",
+            float,
+            None,
+            "weight of squared violations (None: 1 + objective range)",
+            bounds="(0, inf)",
+        ),
+        Param(
+            "beta_min",
+            float,
+            None,
+            "initial inverse temperature (None: from energy scale)",
+            bounds="(0, inf)",
+        ),
+        Param(
+            "beta_max",
+            float,
+            None,
+            "final inverse temperature (None: from energy scale)",
+            bounds="(0, inf)",
+        ),
     ),
     description="simulated annealing (single-flip Metropolis, geometric schedule) on the "
     "penalised program; heuristic, returns the best feasible read",

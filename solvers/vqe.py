@@ -63,9 +63,15 @@ def solve_vqe(solver: str, target: Any, seed: int | None, params: dict[str, Any]
 def _vqe_params(objective: str = "expectation", alpha: float = 1.0) -> tuple[Param, ...]:
     return (
         Param("ansatz", str, "efficient_su2", "hardware-efficient circuit", ANSATZE),
-        Param("reps", int, 1, "ansatz repetitions (entangling layers)"),
+        Param("reps", int, 1, "ansatz repetitions (entangling layers)", bounds="[0, inf)"),
         Param("entanglement", str, "linear", "entangling pattern", ENTANGLEMENTS),
-        Param("init_scale", float, DEFAULT_INIT_SCALE, "start angles uniform in ±init_scale"),
+        Param(
+            "init_scale",
+            float,
+            DEFAULT_INIT_SCALE,
+            "start angles uniform in ±init_scale",
+            bounds="[0, inf)",
+        ),
         *common_params(maxiter=DEFAULT_VQE_MAXITER, objective=objective, alpha=alpha),
     )
 

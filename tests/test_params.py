@@ -107,3 +107,29 @@ def test_lookup_lists_the_registry():
     assert lookup({"a": 1, "b": 2}, "b", "thing") == 2
     with pytest.raises(ConfigError, match="unknown thing 'c'; allowed: none, a, b"):
         lookup({"b": 2, "a": 1}, "c", "thing", also=("none",))
+
+
+def test_bounds_apply_to_numbers_and_list_items():
+    angles = Param("gammas", ListOf(float), None, "", bounds="[-4, 4]")
+    assert angles.coerce("0.5,-4", "o") == [0.5, -4.0]
+    with pytest.raises(ConfigError, match=r"out of range; allowed: \[-4, 4\]"):
+        angles.coerce("0.5,5", "o")
+    level = Param("alpha", float, 1.0, "", bounds="(0, 1]")
+    assert level.coerce(None, "o") is None and level.coerce("1", "o") == 1.0
+    with pytest.raises(ConfigError, match=r"alpha='0' out of range; allowed: \(0, 1\]"):
+        level.coerce("0", "o")
+    with pytest.raises(ValueError, match="not an interval"):
+        Param("x", int, 0, "", bounds="1..2")
+
+
+def test_cross_parameter_checks_name_the_component():
+    from qbench.solvers import get_solver
+
+    qaoa = get_solver("qaoa")
+    assert qaoa.parse_params({"p": "2", "gammas": "0.1,0.2"})["gammas"] == [0.1, 0.2]
+    with pytest.raises(ConfigError, match=r"solver 'qaoa': gammas has 1 values, expected p=2"):
+        qaoa.parse_params({"p": "2", "gammas": "0.1"})
+    with pytest.raises(ConfigError, match="solver 'qaoa': init=fixed needs gammas and betas"):
+        qaoa.parse_params({"init": "fixed", "gammas": "0.1"})
+    with pytest.raises(ConfigError, match="solver 'sa': need beta_min <= beta_max"):
+        get_solver("sa").parse_params({"beta_min": "3", "beta_max": "1"})

@@ -85,7 +85,13 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param("correlations", str, "sdp", "where correlations come from", SOURCES),
     Param("mode", str, "plain", "plain: correlations once; adaptive: recomputed", MODES),
-    Param("every", int, None, "adaptive: recompute after this many merges (unset: threshold only)"),
+    Param(
+        "every",
+        int,
+        None,
+        "adaptive: recompute after this many merges (unset: threshold only)",
+        bounds="[1, inf)",
+    ),
     Param("threshold", str, "proportional", "adaptive: when the next pair is too weak", THRESHOLDS),
     Param(
         "threshold_param",
