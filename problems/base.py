@@ -15,6 +15,8 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from qbench.errors import ConfigError
+from qbench.memory import memory_shortfall
 from qbench.params import Param
 from qbench.program import BinaryProgram, as_rows
 
@@ -24,6 +26,12 @@ def assignment_constraints(n: int) -> sp.csr_matrix:
     ones = sp.csr_matrix(np.ones((1, n)))
     eye = sp.identity(n, format="csr")
     return sp.vstack([sp.kron(eye, ones), sp.kron(ones, eye)], format="csr")
+
+
+def check_seed(kind: str, seed: object) -> None:
+    """ConfigError unless ``seed`` is a non-negative integer (numpy's generators refuse others)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"{kind} generator: seed must be an integer >= 0, got {seed!r}")
 
 
 class Problem(ABC):
@@ -87,6 +95,37 @@ class Problem(ABC):
     @abstractmethod
     def generate(cls, seed: int = 0, **params) -> Problem:
         """A seeded random instance following the literature's generator."""
+
+    @classmethod
+    def read_instance(cls, path: str | Path, selector: str) -> Problem:
+        """One instance of a multi-instance file (``FILE#selector``); formats that hold one
+        instance refuse a selector."""
+        raise ConfigError(
+            f"{path}#{selector}: a {cls.kind} file holds one instance; drop '#{selector}' "
+            "('#K' selects an instance of a multi-instance file, such as OR-Library mknap)"
+        )
+
+    @classmethod
+    def estimate_bytes(cls, **sizes: int) -> int:
+        """Rough peak bytes of an instance of these sizes plus its ``to_program()``, computed
+        from the sizes alone so it can be checked before anything is allocated (0: unknown)."""
+        return 0
+
+    @classmethod
+    def memory_refusal(cls, **sizes: int) -> str | None:
+        """Why an instance of these sizes and its program would not fit in the memory that can
+        be allocated now, with both numbers; None when it fits."""
+        shown = ", ".join(f"{key}={value:,}" for key, value in sizes.items())
+        what = f"the {cls.kind} instance ({shown}) with its binary program"
+        return memory_shortfall(what, cls.estimate_bytes(**sizes))
+
+    @classmethod
+    def check_generator_size(cls, **sizes: int) -> None:
+        """ConfigError ``<kind> generator: ...`` before generating an instance that would not
+        fit (see :meth:`memory_refusal`)."""
+        why = cls.memory_refusal(**sizes)
+        if why:
+            raise ConfigError(f"{cls.kind} generator: {why}")
 
     def gap_pct(self, value: float) -> float | None:
         """Relative gap to ``best_known`` in percent, signed so that worse is positive."""

@@ -20,10 +20,14 @@ DIMACS, anything else is a plain edge list.
 In both formats self-loops are rejected, and a repeated edge (also reversed: ``u v`` then
 ``v u``) is merged into one, since some published DIMACS files list each edge in both
 directions; in DIMACS the declared M still counts the ``e`` lines as written.
+
+The node count (declared, or implied by the largest id) is checked against the memory its
+graph and program need (:meth:`MIS.estimate_bytes`) before the graph is built.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -36,7 +40,9 @@ from qbench.errors import ConfigError, InstanceFormatError
 from qbench.params import Param
 from qbench.problems.base import Problem
 from qbench.program import BinaryProgram
-from qbench.textio import TokenReader, format_number, read_text
+from qbench.textio import MAX_COUNT, format_number, parse_int, parse_real, read_text
+
+_FORMATS = "a graph: a DIMACS edge file ('p edge N M', 'e u v') or a 0-based edge list ('u v')"
 
 #: graph models of :meth:`MIS.generate`
 MIS_MODELS = ("gnp", "regular", "unit_disk")
@@ -49,11 +55,17 @@ class MIS(Problem):
     #: generator parameters (``qbench generate mis ...``, specs ``mis:n=16,model=regular``)
     generator_params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "random seed"),
-        Param("n", int, 16, "nodes"),
+        Param("n", int, 16, "nodes", bounds="[1, inf)"),
         Param("model", str, "gnp", "random graph model", MIS_MODELS),
-        Param("p", float, 0.3, "gnp: edge probability"),
-        Param("d", int, 3, "regular: degree"),
-        Param("radius", float, 0.3, "unit_disk: connection radius in the unit square"),
+        Param("p", float, 0.3, "gnp: edge probability", bounds="[0, 1]"),
+        Param("d", int, 3, "regular: degree", bounds="[0, inf)"),
+        Param(
+            "radius",
+            float,
+            0.3,
+            "unit_disk: connection radius in the unit square",
+            bounds="[0, inf)",
+        ),
     )
     extension: ClassVar[str] = ".dimacs"
     sense: ClassVar[str] = "max"
@@ -136,18 +148,34 @@ class MIS(Problem):
     # ---- files --------------------------------------------------------------------------------
 
     @classmethod
+    def estimate_bytes(cls, n: int, m: int) -> int:  # type: ignore[override]
+        """~600 bytes per node and per edge: the networkx graph read and its clean copy, the
+        edge list, the program's sparse rows and its variable and row names (measured)."""
+        return 600 * (n + m)
+
+    @classmethod
     def read(cls, path: str | Path) -> MIS:
-        """Parse a DIMACS edge file or a plain 0-based edge list (see the module docstring)."""
+        """Parse a DIMACS edge file or a plain 0-based edge list (see the module docstring).
+
+        The node count (declared, or implied by the largest id) is checked against the memory
+        its graph and program need before the graph is built.
+        """
         path = Path(path)
-        text = read_text(path)
-        lines = [(i, line.split()) for i, line in enumerate(text.splitlines(), start=1)]
-        lines = [(i, toks) for i, toks in lines if toks]
-        if not lines:
-            raise InstanceFormatError("empty file: expected a graph", path)
-        if any(toks[0] == "p" for _, toks in lines):
-            graph, best = _read_dimacs(lines, path)
+        lines = read_text(path, _FORMATS).splitlines()
+        first = next((line.split()[0] for line in lines if line.split()), None)
+        if first is None:
+            raise InstanceFormatError(f"empty file: expected {_FORMATS}", path)
+        if any(line.split(None, 1)[:1] == ["p"] for line in lines):
+            n, edges, best, where, line = _read_dimacs(lines, path)
         else:
-            graph, best = _read_edgelist(lines, path)
+            n, edges, best, where, line = _read_edgelist(lines, path)
+        why = cls.memory_refusal(n=n, m=len(edges))
+        if why:
+            raise InstanceFormatError(f"{where}: {why}", path, line)
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(edges)
+        del edges
         return cls(graph, name=path.stem, best_known=best)
 
     def write(self, path: str | Path) -> None:
@@ -195,6 +223,7 @@ class MIS(Problem):
         if model == "gnp":
             if not _is_number(p) or not 0 <= p <= 1:
                 raise ConfigError(f"mis generator: p must be a number in [0, 1], got {p!r}")
+            cls.check_generator_size(n=n, m=math.ceil(float(p) * n * (n - 1) / 2))
             graph = nx.gnp_random_graph(n, float(p), seed=seed)
             name = f"mis-gnp-n{n}-p{p:g}-s{seed}"
         elif model == "regular":
@@ -206,6 +235,7 @@ class MIS(Problem):
                 raise ConfigError(
                     f"mis generator: n*d must be even for a regular graph, got {n}*{d}"
                 )
+            cls.check_generator_size(n=n, m=n * int(d) // 2)
             graph = nx.random_regular_graph(int(d), n, seed=seed)
             name = f"mis-regular-n{n}-d{d}-s{seed}"
         else:
@@ -213,6 +243,9 @@ class MIS(Problem):
                 raise ConfigError(
                     f"mis generator: radius must be a finite number >= 0, got {radius!r}"
                 )
+            # expected edges without boundary effects: an upper estimate
+            share = min(1.0, math.pi * float(radius) ** 2)
+            cls.check_generator_size(n=n, m=math.ceil(share * n * (n - 1) / 2))
             graph = nx.random_geometric_graph(n, float(radius), seed=seed)
             name = f"mis-unit_disk-n{n}-r{radius:g}-s{seed}"
         return cls(graph, name=name)
@@ -226,24 +259,32 @@ def _best_known(tokens: list[str], line: int, path: Path) -> float:
     """The K of a 'best_known K' comment (tokens after the comment marker)."""
     if len(tokens) != 2:
         raise InstanceFormatError("expected 'best_known K' with one number K", path, line)
-    return TokenReader(tokens[1], path, start_line=line).float("best_known K")
+    return parse_real(tokens[1], "best_known K", path, line)
 
 
-def _read_dimacs(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.Graph, float | None]:
-    """The graph and best_known of a DIMACS edge file (lines are (number, tokens), non-blank)."""
-    graph = None
+#: what a graph file's result of reading is: node count, edges (0-based), best known value, and
+#: the text and line that set the node count (named when the graph would not fit)
+_Read = tuple[int, list[tuple[int, int]], float | None, str, int | None]
+
+
+def _read_dimacs(lines: list[str], path: Path) -> _Read:
+    """The graph of a DIMACS edge file: nodes, edges, best_known, where the size was set."""
+    n = None
     best = None
     declared = 0
     p_line = None
-    n_edge_lines = 0
-    for line, toks in lines:
+    edges: list[tuple[int, int]] = []
+    for line, raw in enumerate(lines, start=1):
+        toks = raw.split()
+        if not toks:
+            continue
         head = toks[0]
         if head == "c":
             if len(toks) > 1 and toks[1] == "best_known":
                 best = _best_known(toks[1:], line, path)
             continue
         if head == "p":
-            if graph is not None:
+            if n is not None:
                 raise InstanceFormatError(f"second 'p' line (first on line {p_line})", path, line)
             if len(toks) != 4:
                 raise InstanceFormatError("expected 'p edge N M'", path, line)
@@ -254,57 +295,61 @@ def _read_dimacs(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.Gra
                     path,
                     line,
                 )
-            reader = TokenReader(" ".join(toks[2:]), path, start_line=line)
-            n = reader.int("the node count N", min_value=1)
-            declared = reader.int("the edge count M", min_value=0)
-            graph = nx.Graph()
-            graph.add_nodes_from(range(n))
+            n = parse_int(toks[2], "the node count N", path, line, min_value=1)
+            declared = parse_int(toks[3], "the edge count M", path, line, min_value=0)
             p_line = line
             continue
         if head == "e":
-            if graph is None:
+            if n is None:
                 raise InstanceFormatError("edge line before the 'p edge N M' line", path, line)
             if len(toks) != 3:
                 raise InstanceFormatError("expected 'e u v' with two node ids", path, line)
-            n = graph.number_of_nodes()
-            reader = TokenReader(" ".join(toks[1:]), path, start_line=line)
-            u = _node_id(reader, "u", 1, n, line, path)
-            v = _node_id(reader, "v", 1, n, line, path)
+            u = _node_id(toks[1], "u", 1, n, line, path)
+            v = _node_id(toks[2], "v", 1, n, line, path)
             if u == v:
                 raise InstanceFormatError(f"self-loop on node {u + 1}", path, line)
-            graph.add_edge(u, v)
-            n_edge_lines += 1
+            edges.append((u, v))
             continue
         raise InstanceFormatError(
             f"unsupported line type {head!r}: expected 'c', 'p edge N M' or 'e u v'", path, line
         )
-    if n_edge_lines != declared:
+    if n is None:
         raise InstanceFormatError(
-            f"the 'p' line declares {declared} edges but the file has {n_edge_lines} 'e' lines",
+            "no 'p edge N M' line: expected a DIMACS graph", path, len(lines) or None
+        )
+    if len(edges) != declared:
+        raise InstanceFormatError(
+            f"the 'p' line declares {declared} edges but the file has {len(edges)} 'e' lines",
             path,
             p_line,
         )
-    return graph, best
+    return n, edges, best, f"'p edge {n} {declared}'", p_line
 
 
-def _read_edgelist(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.Graph, float | None]:
-    """The graph and best_known of a plain 0-based edge list (see the module docstring)."""
+def _read_edgelist(lines: list[str], path: Path) -> _Read:
+    """The graph of a plain 0-based edge list (see the module docstring)."""
     nodes = None
+    nodes_line = None
     best = None
     edges: list[tuple[int, int]] = []
     edge_lines: list[int] = []
-    for line, toks in lines:
+    last = None
+    for line, raw in enumerate(lines, start=1):
+        toks = raw.split()
+        if not toks:
+            continue
+        last = line
         if toks[0].startswith("#"):
             directive = " ".join(toks).lstrip("#").split()
             if directive[:1] == ["nodes"]:
                 if len(directive) != 2:
                     raise InstanceFormatError("expected '# nodes N' with one integer N", path, line)
-                reader = TokenReader(directive[1], path, start_line=line)
-                nodes = reader.int("the node count N", min_value=1)
+                nodes = parse_int(directive[1], "the node count N", path, line, min_value=1)
+                nodes_line = line
             elif directive[:1] == ["best_known"]:
                 best = _best_known(directive, line, path)
             continue
-        data = " ".join(toks).split("#", 1)[0].split()
+        data = raw.split("#", 1)[0].split()
         if data and data[0] == "e":
             raise InstanceFormatError(
                 "DIMACS 'e' line but no 'p edge N M' line: missing 'p' line", path, line
@@ -315,9 +360,8 @@ def _read_edgelist(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.G
                 path,
                 line,
             )
-        reader = TokenReader(" ".join(data), path, start_line=line)
-        u = _node_id(reader, "u", 0, None, line, path)
-        v = _node_id(reader, "v", 0, None, line, path)
+        u = _node_id(data[0], "u", 0, None, line, path)
+        v = _node_id(data[1], "v", 0, None, line, path)
         if u == v:
             raise InstanceFormatError(f"self-loop on node {u}", path, line)
         edges.append((u, v))
@@ -325,9 +369,12 @@ def _read_edgelist(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.G
     if nodes is None:
         if not edges:
             raise InstanceFormatError(
-                "no edges and no '# nodes N' line: expected a graph", path, lines[-1][0]
+                "no edges and no '# nodes N' line: expected a graph", path, last
             )
-        nodes = max(max(e) for e in edges) + 1
+        top = max(range(len(edges)), key=lambda i: max(edges[i]))
+        nodes = max(edges[top]) + 1
+        where = f"node id {nodes - 1} implies {nodes:,} nodes (the largest id + 1)"
+        return nodes, edges, best, where, edge_lines[top]
     for (u, v), line in zip(edges, edge_lines):
         if max(u, v) >= nodes:
             raise InstanceFormatError(
@@ -335,19 +382,16 @@ def _read_edgelist(lines: list[tuple[int, list[str]]], path: Path) -> tuple[nx.G
                 path,
                 line,
             )
-    graph = nx.Graph()
-    graph.add_nodes_from(range(nodes))
-    graph.add_edges_from(edges)
-    return graph, best
+    return nodes, edges, best, f"'# nodes {nodes}'", nodes_line
 
 
-def _node_id(
-    reader: TokenReader, what: str, base: int, n: int | None, line: int, path: Path
-) -> int:
+def _node_id(token: str, what: str, base: int, n: int | None, line: int, path: Path) -> int:
     """One node id read as ``base``-based and returned 0-based, checked against 1..N / 0..N-1."""
-    value = reader.int(f"node id {what}")
-    last = None if n is None else n - 1 + base
-    if value < base or (last is not None and value > last):
-        allowed = f"{base}..{last}" if last is not None else f">= {base}"
+    value = parse_int(token, f"node id {what}", path, line, max_value=None)
+    last = n - 1 + base if n is not None else MAX_COUNT - 1
+    if value < base or value > last:
+        allowed = f"{base}..{last}" if n is not None else f">= {base}"
+        if n is None and value > last:
+            allowed = f"{base}..{last:,}"
         raise InstanceFormatError(f"node id {value} out of range: expected {allowed}", path, line)
     return value - base

@@ -17,10 +17,13 @@ File format (``.msp``), mirroring QOBLIB's market split ``.dat`` files::
 
 i.e. the sizes, then one line per product holding its n demands followed by its target.
 All numbers are non-negative integers. Text after a ``#`` on any line is a comment.
+Demands and targets lie within ``10**12``, and so does the largest value of the squared-deviation
+program, ``Σ_i max(Σ_j d_ij, b_i)²``, which keeps the QUBO exact in float64.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -29,9 +32,19 @@ import numpy as np
 
 from qbench.errors import ConfigError, InstanceFormatError
 from qbench.params import Param
-from qbench.problems.base import Problem
+from qbench.problems.base import Problem, check_seed
 from qbench.program import BinaryProgram, as_rows
-from qbench.textio import TokenReader, format_number, read_text
+from qbench.textio import (
+    MAX_VALUE,
+    MAX_VALUE_TEXT,
+    format_number,
+    parse_int,
+    parse_real,
+    read_text,
+    value_limit_message,
+)
+
+_FORMATS = "an .msp file ('m n', then per product n demands and its target)"
 
 _BEST_KNOWN = re.compile(r"^#\s*best_known\b\s*(.*)$")
 _NAME = re.compile(r"^#\s*name\b\s*(.*)$")
@@ -40,6 +53,9 @@ _NAME = re.compile(r"^#\s*name\b\s*(.*)$")
 def _integer_array(values: np.ndarray, what: str) -> np.ndarray:
     """``values`` as an int64 array, refusing non-integral, non-finite or negative entries."""
     arr = np.asarray(values)
+    if arr.dtype.kind == "O":  # Python integers too large for int64
+        with contextlib.suppress(TypeError, ValueError):
+            arr = arr.astype(float)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
     as_float = arr.astype(float)
@@ -47,7 +63,23 @@ def _integer_array(values: np.ndarray, what: str) -> np.ndarray:
         raise ValueError(f"{what} must be integers")
     if np.any(as_float < 0):
         raise ValueError(f"{what} must be non-negative")
+    big = np.flatnonzero(as_float.ravel() > MAX_VALUE)
+    if big.size:
+        raise ValueError(value_limit_message(what, arr.ravel()[big[0]]))
     return arr.astype(np.int64)
+
+
+def _program_scale(demands: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per row, max(Σ_j d_ij, b_i)²: the squared-deviation program's values reach their sum."""
+    top = np.maximum(demands.astype(float).sum(axis=1), targets.astype(float))
+    return top**2
+
+
+def _scale_message(scale: float) -> str:
+    return (
+        f"the squared-deviation program reaches Σ_i max(Σ_j d_ij, b_i)² = {scale:.6g}, beyond "
+        f"the limit {MAX_VALUE_TEXT} (its values would not be exact in float64)"
+    )
 
 
 class MSP(Problem):
@@ -56,10 +88,10 @@ class MSP(Problem):
     kind: ClassVar[str] = "msp"
     #: generator parameters (``qbench generate msp ...``, specs ``msp:m=3``)
     generator_params: ClassVar[tuple[Param, ...]] = (
-        Param("seed", int, 0, "random seed"),
-        Param("m", int, 3, "products (rows)"),
-        Param("n", int, None, "retailers (None: 10(m − 1))"),
-        Param("max_demand", int, 99, "demands uniform in 0..max_demand"),
+        Param("seed", int, 0, "random seed", bounds="[0, inf)"),
+        Param("m", int, 3, "products (rows)", bounds="[1, inf)"),
+        Param("n", int, None, "retailers (None: 10(m − 1))", bounds="[1, inf)"),
+        Param("max_demand", int, 99, "demands uniform in 0..max_demand", bounds="[0, inf)"),
     )
     extension: ClassVar[str] = ".msp"
     sense: ClassVar[str] = "min"
@@ -79,6 +111,9 @@ class MSP(Problem):
             raise ValueError(
                 f"targets has {targets.size} entries, expected {demands.shape[0]} (one per row)"
             )
+        scale = float(_program_scale(demands, targets).sum())
+        if scale > MAX_VALUE:
+            raise ValueError(_scale_message(scale))
         self.demands = demands
         self.targets = targets
         self.name = name
@@ -152,6 +187,14 @@ class MSP(Problem):
             raise ConfigError("msp generator: n must be given for m=1 (default 10(m-1) is 0)")
         n = _int_param("n", 10 * (m - 1) if n is None else n, 1)
         max_demand = _int_param("max_demand", max_demand, 0)
+        check_seed("msp", seed)
+        worst = m * (n * max_demand) ** 2
+        if worst > MAX_VALUE:
+            raise ConfigError(
+                f"msp generator: m·(n·max_demand)² = {worst:.6g} (the largest value of the "
+                f"squared-deviation program) is beyond the limit {MAX_VALUE_TEXT}"
+            )
+        cls.check_generator_size(m=m, n=n)
         rng = np.random.default_rng(seed)
         demands = rng.integers(0, max_demand, size=(m, n), endpoint=True)
         targets = demands.sum(axis=1) // 2
@@ -159,10 +202,20 @@ class MSP(Problem):
         return cls(demands, targets, name=f"msp-m{m}-n{n}{suffix}-s{seed}")
 
     @classmethod
+    def estimate_bytes(cls, m: int, n: int) -> int:  # type: ignore[override]
+        """~48 bytes per pair of retailers (the dense Gram matrix of the QUBO, its triangle and
+        CSR) and ~64 per demand (the matrix, its float copies, tokens while read)."""
+        return 48 * n * n + 64 * m * n + 200 * (m + n)
+
+    @classmethod
     def read(cls, path: str | Path) -> MSP:
-        """Parse a ``.msp`` file (see the module docstring); errors name file, line and reason."""
+        """Parse a ``.msp`` file (see the module docstring); errors name file, line and reason.
+
+        The sizes are checked against the rows the file holds and the memory the instance and
+        its QUBO need before anything is allocated.
+        """
         path = Path(path)
-        text = read_text(path)
+        text = read_text(path, _FORMATS)
 
         name: str | None = None
         best_known: float | None = None
@@ -178,7 +231,7 @@ class MSP(Problem):
                         raise InstanceFormatError(
                             "expected one number after best_known", path, number
                         )
-                    best_known = TokenReader(value[0], path, number).float("best_known")
+                    best_known = parse_real(value[0], "best_known", path, number)
                 elif (match := _NAME.match(stripped)) and name is None:
                     name = match.group(1).strip() or None
                 continue
@@ -188,15 +241,20 @@ class MSP(Problem):
 
         last_line = len(text.splitlines()) or None
         if not data:
-            raise InstanceFormatError("file ends early: expected the sizes 'm n'", path, last_line)
-        head_line, head = data[0]
-        tokens = TokenReader(head, path, head_line)
-        if len(tokens.tokens) != 2:
+            if not text.strip():
+                last_line = None
+            empty = "" if last_line else f" (the file is empty; expected {_FORMATS})"
             raise InstanceFormatError(
-                f"expected the sizes 'm n' (2 numbers), got {len(tokens.tokens)}", path, head_line
+                f"file ends early: expected the sizes 'm n'{empty}", path, last_line
             )
-        m = tokens.int("the number of rows m", min_value=1)
-        n = tokens.int("the number of variables n", min_value=1)
+        head_line, head = data[0]
+        sizes = _words(head)
+        if len(sizes) != 2:
+            raise InstanceFormatError(
+                f"expected the sizes 'm n' (2 numbers), got {len(sizes)}", path, head_line
+            )
+        m = parse_int(sizes[0], "the number of rows m", path, head_line, min_value=1)
+        n = parse_int(sizes[1], "the number of variables n", path, head_line, min_value=1)
 
         rows = data[1:]
         if len(rows) < m:
@@ -212,20 +270,35 @@ class MSP(Problem):
                 path,
                 extra_line,
             )
-        demands = np.empty((m, n), dtype=np.int64)
-        targets = np.empty(m, dtype=np.int64)
-        for i, (line, content) in enumerate(rows):
-            tokens = TokenReader(content, path, line)
-            if len(tokens.tokens) != n + 1:
+        words = []
+        for i, (line, content) in enumerate(rows):  # every row's count before any allocation
+            words.append(_words(content))
+            if len(words[-1]) != n + 1:
                 raise InstanceFormatError(
-                    f"row {i + 1} has {len(tokens.tokens)} numbers, expected {n + 1} "
+                    f"row {i + 1} has {len(words[-1])} numbers, expected {n + 1} "
                     f"({n} demands then the target)",
                     path,
                     line,
                 )
+        why = cls.memory_refusal(m=m, n=n)
+        if why:
+            raise InstanceFormatError(why, path, head_line)
+        demands = np.empty((m, n), dtype=np.int64)
+        targets = np.empty(m, dtype=np.int64)
+        for i, ((line, _), tokens) in enumerate(zip(rows, words)):
             for j in range(n):
-                demands[i, j] = tokens.int(f"demand d[{i + 1},{j + 1}]", min_value=0)
-            targets[i] = tokens.int(f"target b[{i + 1}]", min_value=0)
+                demands[i, j] = parse_int(
+                    tokens[j], f"demand d[{i + 1},{j + 1}]", path, line, min_value=0,
+                    max_value=MAX_VALUE,
+                )  # fmt: skip
+            targets[i] = parse_int(
+                tokens[n], f"target b[{i + 1}]", path, line, min_value=0, max_value=MAX_VALUE
+            )
+        scale = _program_scale(demands, targets)
+        if scale.sum() > MAX_VALUE:
+            raise InstanceFormatError(
+                _scale_message(float(scale.sum())), path, rows[int(np.argmax(scale))][0]
+            )
         return cls(demands, targets, name=name or path.stem, best_known=best_known)
 
     def write(self, path: str | Path) -> None:
@@ -251,3 +324,8 @@ def _int_param(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ConfigError(f"msp generator: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _words(text: str) -> list[str]:
+    """Whitespace- (or comma-) separated tokens of a line."""
+    return text.replace(",", " ").split()

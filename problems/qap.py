@@ -3,6 +3,8 @@
 A solution is the n×n assignment matrix x (row-major, variable ``i*n + k``), x[i, k] = 1 when
 facility i sits at location k. The cost of a permutation p is ``sum_ij flow[i,j] * dist[p(i),p(j)]``
 (the QAPLIB convention: the first matrix of a ``.dat`` file is ``flow``, the second ``dist``).
+Every entry, and every program coefficient ``flow[i,j]·dist[k,l]``, lies within ``10**12``
+(:data:`qbench.textio.MAX_VALUE`), so costs stay exact in float64 and in the MIP baseline.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from qbench.errors import ConfigError
+from qbench.errors import ConfigError, InstanceFormatError
 from qbench.params import Param
-from qbench.problems.base import PermutationProblem
+from qbench.problems.base import PermutationProblem, check_seed
 from qbench.program import BinaryProgram
-from qbench.textio import TokenReader, format_number
+from qbench.textio import (
+    MAX_VALUE,
+    MAX_VALUE_TEXT,
+    TokenReader,
+    check_values,
+    format_number,
+    require_tokens,
+)
+
+_FORMATS = "a QAPLIB instance (n, the n×n flow matrix, the n×n distance matrix)"
 
 #: generator models of :meth:`QAP.generate`
 QAP_KINDS = ("taillard", "nugent")
@@ -33,8 +44,8 @@ class QAP(PermutationProblem):
     kind: ClassVar[str] = "qap"
     #: generator parameters (``qbench generate qap ...``, specs ``qap:n=8,kind=nugent``)
     generator_params: ClassVar[tuple[Param, ...]] = (
-        Param("seed", int, 0, "random seed"),
-        Param("n", int, 8, "facilities (= locations)"),
+        Param("seed", int, 0, "random seed", bounds="[0, inf)"),
+        Param("n", int, 8, "facilities (= locations)", bounds="[1, inf)"),
         Param("kind", str, "taillard", "uniform [0, 99] or grid Manhattan distances", QAP_KINDS),
     )
     extension: ClassVar[str] = ".dat"
@@ -55,6 +66,11 @@ class QAP(PermutationProblem):
             raise ValueError(f"dist has shape {dist.shape}, expected {flow.shape} like flow")
         if not (np.all(np.isfinite(flow)) and np.all(np.isfinite(dist))):
             raise ValueError("flow and dist must be finite")
+        check_values(flow, "flow")
+        check_values(dist, "dist")
+        reason = _product_limit(flow, dist)
+        if reason:
+            raise ValueError(reason)
         self.flow = flow
         self.dist = dist
         self.name = name
@@ -89,13 +105,42 @@ class QAP(PermutationProblem):
         return float(out[0]) if single else out
 
     @classmethod
+    def estimate_bytes(cls, n: int) -> int:  # type: ignore[override]
+        """~64 bytes per entry of the n⁴ Kronecker product of the program (worst case, dense
+        flows: its COO temporaries and CSR), ~300 per matrix entry (tokens, matrices, names)."""
+        return 64 * n**4 + 300 * n**2
+
+    @classmethod
     def read(cls, path: str | Path) -> QAP:
-        """Parse a QAPLIB ``.dat`` file: n, the n×n flow matrix, the n×n distance matrix."""
-        tokens = TokenReader.from_file(path)
+        """Parse a QAPLIB ``.dat`` file: n, the n×n flow matrix, the n×n distance matrix.
+
+        n is checked against the numbers the file holds and the memory the instance and its
+        n²-variable program need before anything is allocated.
+        """
+        tokens = TokenReader.from_file(path, _FORMATS)
+        if tokens.total == 0:
+            message = (
+                f"file ends early: expected the size n (the file is empty; expected {_FORMATS})"
+            )
+            raise InstanceFormatError(message, path)
         n = tokens.int("the size n", min_value=1)
+        header = tokens.line
+        if 2 * n * n > tokens.remaining:
+            k = tokens.remaining
+            name = "flow matrix A" if k < n * n else "distance matrix B"
+            k %= n * n
+            require_tokens(
+                tokens, 2 * n * n, f"{name} [{k // n},{k % n}]", f"n={n:,}", "the size n"
+            )
+        why = cls.memory_refusal(n=n)
+        if why:
+            raise InstanceFormatError(why, path, header)
         flow = tokens.matrix(n, n, "flow matrix A")
         dist = tokens.matrix(n, n, "distance matrix B")
         tokens.expect_end(f"end of file after the two {n}x{n} matrices")
+        reason = _product_limit(flow, dist)
+        if reason:
+            raise InstanceFormatError(reason, path, header)
         return cls(flow, dist, name=Path(path).stem)
 
     def write(self, path: str | Path) -> None:
@@ -116,7 +161,9 @@ class QAP(PermutationProblem):
             raise ConfigError(
                 f"qap generator: unknown kind {kind!r}; allowed: {', '.join(QAP_KINDS)}"
             )
+        check_seed("qap", seed)
         n = int(n)
+        cls.check_generator_size(n=n)
         rng = np.random.default_rng(seed)
         if kind == "taillard":
             flow = _symmetric(rng.integers(0, 100, size=(n, n)))
@@ -136,3 +183,16 @@ def _symmetric(values: np.ndarray) -> np.ndarray:
     """The symmetric matrix with zero diagonal built from the strict upper triangle of values."""
     upper = np.triu(values, k=1)
     return (upper + upper.T).astype(float)
+
+
+def _product_limit(flow: np.ndarray, dist: np.ndarray) -> str | None:
+    """Why the program's coefficients flow[i,j]·dist[k,l] would leave the exact range
+    (:data:`qbench.textio.MAX_VALUE`), or None."""
+    top = float(np.abs(flow).max(initial=0.0)) * float(np.abs(dist).max(initial=0.0))
+    if top <= MAX_VALUE:
+        return None
+    return (
+        f"the program's coefficients flow·dist reach {format_number(np.abs(flow).max())} × "
+        f"{format_number(np.abs(dist).max())} = {top:.6g}, beyond the limit |value| <= "
+        f"{MAX_VALUE_TEXT}"
+    )

@@ -3,6 +3,11 @@
 A solution is the n×n position matrix x (row-major, variable ``c*n + t``), x[c, t] = 1 when city
 c is visited at tour position t; as a permutation, ``perm[c]`` is the position of city c, so the
 visiting order is ``argsort(perm)``. Distances follow the TSPLIB 95 definitions exactly.
+
+Reading: a trailing ``.tsp`` in NAME is dropped (ulysses16's NAME is "ulysses16.tsp"); sections
+qbench cannot use (fixed edges, tours, CVRP and HCP data) are refused with the reason; every
+weight lies within ``10**12`` and every coordinate within :data:`MAX_COORDINATE`; DIMENSION is
+checked against the data and the memory of the n×n distances and the n²-variable program.
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from qbench.errors import ConfigError, InstanceFormatError
+from qbench.errors import ConfigError, InstanceFormatError, ResourceError
+from qbench.memory import memory_shortfall
 from qbench.params import Param
-from qbench.problems.base import PermutationProblem
+from qbench.problems.base import PermutationProblem, check_seed
 from qbench.program import BinaryProgram
-from qbench.textio import format_number, read_text
+from qbench.textio import (
+    MAX_COUNT,
+    MAX_VALUE,
+    check_values,
+    format_number,
+    looks_numeric,
+    parse_int,
+    parse_real,
+    read_text,
+    show_value,
+)
 
 #: edge weight types computed from node coordinates
 COORD_TYPES = ("EUC_2D", "CEIL_2D", "GEO", "ATT")
@@ -40,13 +56,20 @@ _HEADER_KEYS = (
     "DISPLAY_DATA_TYPE",
 )
 _SECTIONS = ("NODE_COORD_SECTION", "EDGE_WEIGHT_SECTION", "DISPLAY_DATA_SECTION")
-_UNSUPPORTED_SECTIONS = (
-    "FIXED_EDGES_SECTION",
-    "TOUR_SECTION",
-    "DEPOT_SECTION",
-    "DEMAND_SECTION",
-    "EDGE_DATA_SECTION",
-)
+#: sections qbench does not read, and why (what the section holds)
+_UNSUPPORTED_SECTIONS = {
+    "FIXED_EDGES_SECTION": "fixed edges (edges every tour must contain) are not supported",
+    "TOUR_SECTION": "tours belong in a .tour file, not in a TSP instance",
+    "DEPOT_SECTION": "depots are vehicle-routing (CVRP) data; only TYPE: TSP is supported",
+    "DEMAND_SECTION": "demands are vehicle-routing (CVRP) data; only TYPE: TSP is supported",
+    "EDGE_DATA_SECTION": "edge lists are graph data (HCP); only TYPE: TSP is supported",
+}
+#: largest |coordinate|: every distance between two such points stays within MAX_VALUE
+#: (|dx|, |dy| <= MAX_VALUE / 2, so the Euclidean distance is <= 0.71 MAX_VALUE)
+MAX_COORDINATE = MAX_VALUE // 4
+#: bytes of temporaries one block of distance rows may take (see :func:`coord_distances`)
+_BLOCK_BYTES = 1 << 25
+_FORMATS = "a TSPLIB 95 file (NAME, TYPE : TSP, DIMENSION, EDGE_WEIGHT_TYPE, a data section)"
 _BEST_KNOWN = re.compile(r"^best_known\s+(\S+)\s*$")
 _MIN_CITIES = 3
 
@@ -56,36 +79,56 @@ def _nint(values: np.ndarray) -> np.ndarray:
     return np.floor(values + 0.5)
 
 
+def _distance_block(
+    xy: np.ndarray, rad: np.ndarray | None, a: int, b: int, kind: str
+) -> np.ndarray:
+    """TSPLIB distances from the points a..b-1 to the points a..n-1, shape (b-a, n-a)."""
+    if kind == "GEO":
+        lat, lon = rad[:, 0], rad[:, 1]
+        q1 = np.cos(lon[a:b, None] - lon[None, a:])
+        q2 = np.cos(lat[a:b, None] - lat[None, a:])
+        q3 = np.cos(lat[a:b, None] + lat[None, a:])
+        arg = np.clip(0.5 * ((1.0 + q1) * q2 - (1.0 - q1) * q3), -1.0, 1.0)
+        return np.trunc(6378.388 * np.arccos(arg) + 1.0)
+    dx = xy[a:b, None, 0] - xy[None, a:, 0]
+    dy = xy[a:b, None, 1] - xy[None, a:, 1]
+    sq = dx**2 + dy**2
+    if kind == "EUC_2D":
+        return _nint(np.sqrt(sq))
+    if kind == "CEIL_2D":
+        return np.ceil(np.sqrt(sq))
+    r = np.sqrt(sq / 10.0)  # ATT
+    t = _nint(r)
+    return np.where(t < r, t + 1.0, t)
+
+
 def coord_distances(coords: np.ndarray, edge_weight_type: str) -> np.ndarray:
-    """The TSPLIB 95 distance matrix of node coordinates (zero diagonal), vectorised."""
+    """The TSPLIB 95 distance matrix of node coordinates (zero diagonal, exactly symmetric).
+
+    Computed in blocks of rows, each only against the points after it (the upper triangle, then
+    mirrored), so the only n×n array is the result: no n×n×2 difference array.
+    """
+    if edge_weight_type not in COORD_TYPES:
+        raise ValueError(
+            f"edge weight type {edge_weight_type!r} is not computed from coordinates; "
+            f"allowed: {', '.join(COORD_TYPES)}"
+        )
     xy = np.asarray(coords, dtype=float)
+    n = xy.shape[0]
+    rad = None
     if edge_weight_type == "GEO":
         deg = np.trunc(xy)
         rad = 3.141592 * (deg + 5.0 * (xy - deg) / 3.0) / 180.0
-        lat, lon = rad[:, 0], rad[:, 1]
-        q1 = np.cos(lon[:, None] - lon[None, :])
-        q2 = np.cos(lat[:, None] - lat[None, :])
-        q3 = np.cos(lat[:, None] + lat[None, :])
-        arg = np.clip(0.5 * ((1.0 + q1) * q2 - (1.0 - q1) * q3), -1.0, 1.0)
-        dist = np.trunc(6378.388 * np.arccos(arg) + 1.0)
-    else:
-        diff = xy[:, None, :] - xy[None, :, :]
-        sq = (diff**2).sum(axis=2)
-        if edge_weight_type == "EUC_2D":
-            dist = _nint(np.sqrt(sq))
-        elif edge_weight_type == "CEIL_2D":
-            dist = np.ceil(np.sqrt(sq))
-        elif edge_weight_type == "ATT":
-            r = np.sqrt(sq / 10.0)
-            t = _nint(r)
-            dist = np.where(t < r, t + 1.0, t)
-        else:
-            raise ValueError(
-                f"edge weight type {edge_weight_type!r} is not computed from coordinates; "
-                f"allowed: {', '.join(COORD_TYPES)}"
-            )
-    upper = np.triu(dist, k=1)  # exact symmetry whatever the floating-point rounding
-    return upper + upper.T
+    dist = np.zeros((n, n))
+    rows = max(1, _BLOCK_BYTES // (64 * max(n, 1)))  # ~8 temporaries of rows × n floats
+    for a in range(0, n, rows):
+        b = min(n, a + rows)
+        block = _distance_block(xy, rad, a, b, edge_weight_type)
+        block[:, : b - a] = np.triu(block[:, : b - a], k=1)  # keep j > i only
+        dist[a:b, a:] = block
+        dist[b:, a:b] = block[:, b - a :].T
+        dist[a:b, a:b] += block[:, : b - a].T
+    return dist
 
 
 def _triangle(n: int, fmt: str) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +159,8 @@ class TSP(PermutationProblem):
     kind: ClassVar[str] = "tsp"
     #: generator parameters (``qbench generate tsp ...``, specs ``tsp:n=8``)
     generator_params: ClassVar[tuple[Param, ...]] = (
-        Param("seed", int, 0, "random seed"),
-        Param("n", int, 8, "cities"),
+        Param("seed", int, 0, "random seed", bounds="[0, inf)"),
+        Param("n", int, 8, "cities", bounds="[3, inf)"),
         Param("kind", str, "euclidean", "EUC_2D points or symmetric random distances", TSP_KINDS),
     )
     extension: ClassVar[str] = ".tsp"
@@ -142,11 +185,21 @@ class TSP(PermutationProblem):
             coords = np.array(coords, dtype=float)
             if coords.ndim != 2 or coords.shape[1] != 2 or not np.all(np.isfinite(coords)):
                 raise ValueError(f"coords must be a finite (n, 2) array, got shape {coords.shape}")
+            big = np.abs(coords) > MAX_COORDINATE
+            if big.any():
+                raise ValueError(
+                    f"coordinate {show_value(coords[big][0])} is beyond the limit "
+                    f"|coordinate| <= {MAX_COORDINATE:,} (distances must stay within 10**12)"
+                )
         if dist is None:
             if coords is None or edge_weight_type not in COORD_TYPES:
                 raise ValueError(
                     "give dist, or coords with an edge_weight_type in " + ", ".join(COORD_TYPES)
                 )
+            n = coords.shape[0]
+            why = memory_shortfall(f"the {n:,}×{n:,} distance matrix", 8 * n * n + _BLOCK_BYTES)
+            if why:
+                raise ResourceError(why)
             dist = coord_distances(coords, edge_weight_type)
             given = False
         else:
@@ -158,6 +211,7 @@ class TSP(PermutationProblem):
             raise ValueError(f"a TSP needs at least {_MIN_CITIES} cities, got {dist.shape[0]}")
         if not np.all(np.isfinite(dist)):
             raise ValueError("dist must be finite")
+        check_values(dist, "distance")
         if not np.array_equal(dist, dist.T):
             raise ValueError("dist must be symmetric (asymmetric TSP is not supported)")
         if coords is not None:
@@ -206,8 +260,18 @@ class TSP(PermutationProblem):
         return float(self.dist[tour, np.roll(tour, -1)].sum())
 
     @classmethod
+    def estimate_bytes(cls, n: int) -> int:  # type: ignore[override]
+        """~72 bytes per entry of the program's n²(n−1) quadratic terms (its Kronecker product's
+        temporaries and CSR) and ~400 per distance (the matrix, its tokens, assignment rows)."""
+        return 72 * n**3 + 400 * n**2
+
+    @classmethod
     def read(cls, path: str | Path) -> TSP:
-        """Parse a TSPLIB 95 symmetric TSP file (EUC_2D, CEIL_2D, GEO, ATT or EXPLICIT)."""
+        """Parse a TSPLIB 95 symmetric TSP file (EUC_2D, CEIL_2D, GEO, ATT or EXPLICIT).
+
+        DIMENSION is checked against the data the file holds, then against the memory the n×n
+        distances and the n²-variable program need, before either is built.
+        """
         return _TsplibReader(path).parse()
 
     def write(self, path: str | Path, edge_weight_format: str | None = None) -> None:
@@ -264,7 +328,9 @@ class TSP(PermutationProblem):
             raise ConfigError(
                 f"tsp generator: unknown kind {kind!r}; allowed: {', '.join(TSP_KINDS)}"
             )
+        check_seed("tsp", seed)
         n = int(n)
+        cls.check_generator_size(n=n)
         rng = np.random.default_rng(seed)
         name = f"tsp-{kind}-n{n}-s{seed}"
         if kind == "euclidean":
@@ -279,7 +345,7 @@ class _TsplibReader:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.lines = read_text(self.path).splitlines()
+        self.lines = read_text(self.path, _FORMATS).splitlines()
         self.header: dict[str, tuple[str, int]] = {}
         self.best_known: float | None = None
         #: section name -> (line of the keyword, [(line number, tokens)] of its data lines)
@@ -289,6 +355,8 @@ class _TsplibReader:
         return InstanceFormatError(message, self.path, line)
 
     def parse(self) -> TSP:
+        if not any(line.strip() for line in self.lines):
+            raise self.error(f"empty file: missing TYPE header; expected {_FORMATS}", None)
         current: list[tuple[int, list[str]]] | None = None
         seen_eof = False
         for number, raw in enumerate(self.lines, start=1):
@@ -297,7 +365,7 @@ class _TsplibReader:
                 continue
             if seen_eof:
                 raise self.error(f"unexpected data after EOF: {raw.strip()!r}", number)
-            if current is not None and _is_number(tokens[0]):
+            if current is not None and looks_numeric(tokens[0]):
                 current.append((number, tokens))
                 continue
             current = None
@@ -312,10 +380,10 @@ class _TsplibReader:
                 current = []
                 self.sections[key] = (number, current)
             elif key in _UNSUPPORTED_SECTIONS:
-                raise self.error(f"unsupported section {key} (symmetric TSP only)", number)
+                raise self.error(f"unsupported section {key}: {_UNSUPPORTED_SECTIONS[key]}", number)
             elif key in _HEADER_KEYS:
                 self._header(key, value, number)
-            elif _is_number(tokens[0]):
+            elif looks_numeric(tokens[0]):
                 raise self.error(f"numbers {raw.strip()!r} outside a data section", number)
             else:
                 raise self.error(
@@ -337,12 +405,18 @@ class _TsplibReader:
         if key == "TYPE" and word != "TSP":
             raise self.error(f"unsupported TYPE {value!r}: only TSP (symmetric) is supported", line)
         if key == "DIMENSION":
-            try:
-                dim = int(value)
-            except ValueError:
-                raise self.error(f"expected an integer DIMENSION, got {value!r}", line) from None
-            if dim < _MIN_CITIES:
-                raise self.error(f"DIMENSION must be >= {_MIN_CITIES}, got {dim}", line)
+            value = str(
+                parse_int(
+                    value,
+                    "DIMENSION",
+                    self.path,
+                    line,
+                    min_value=_MIN_CITIES,
+                    max_value=MAX_COUNT,
+                    reals=False,
+                    expected="an integer DIMENSION",
+                )
+            )
         if key == "EDGE_WEIGHT_TYPE" and word not in EDGE_WEIGHT_TYPES:
             raise self.error(
                 f"unsupported EDGE_WEIGHT_TYPE {value!r}; supported: "
@@ -367,6 +441,12 @@ class _TsplibReader:
             raise self.error(f"missing {key} header", last)
         return self.header[key]
 
+    def _check_memory(self, n: int) -> None:
+        """Refuse, at the DIMENSION line, an instance whose distances and program won't fit."""
+        why = TSP.memory_refusal(n=n)
+        if why:
+            raise self.error(f"DIMENSION {n:,}: {why}", self.header["DIMENSION"][1])
+
     def _build(self) -> TSP:
         self._require("TYPE")
         n = int(self._require("DIMENSION")[0])
@@ -389,13 +469,18 @@ class _TsplibReader:
                     self.sections["EDGE_WEIGHT_SECTION"][0],
                 )
             coords = self._coords(n)
+            self._check_memory(n)
         if "NODE_COORD_SECTION" in self.sections and coords is None:
             self._coords(n)  # validated, but EXPLICIT weights do not use them
-        name = self.header.get("NAME", (self.path.stem, 0))[0]
+        name = re.sub(r"\.tsp$", "", self.header.get("NAME", ("", 0))[0], flags=re.IGNORECASE)
+        name = name or self.path.stem
         best = self.best_known
-        if coords is not None:
-            return TSP(coords=coords, edge_weight_type=ew_type, name=name, best_known=best)
-        return TSP(dist=dist, edge_weight_type="EXPLICIT", name=name, best_known=best)
+        try:
+            if coords is not None:
+                return TSP(coords=coords, edge_weight_type=ew_type, name=name, best_known=best)
+            return TSP(dist=dist, edge_weight_type="EXPLICIT", name=name, best_known=best)
+        except ValueError as exc:  # checked above; kept so that no ValueError escapes a read
+            raise self.error(str(exc), None) from None
 
     def _comment(self, text: str, line: int) -> None:
         """Pick up ``COMMENT : best_known <v>`` (written by TSP.write); other comments are free."""
@@ -404,15 +489,10 @@ class _TsplibReader:
             return
         if self.best_known is not None:
             raise self.error("duplicate best_known comment", line)
-        try:
-            value = float(match.group(1))
-        except ValueError:
-            raise self.error(
-                f"expected a number after best_known, got {match.group(1)!r}", line
-            ) from None
-        if not np.isfinite(value):
-            raise self.error(f"best_known is not finite: {match.group(1)!r}", line)
-        self.best_known = value
+        token = match.group(1)
+        if not looks_numeric(token) and not token.lower().lstrip("+-").startswith(("inf", "nan")):
+            raise self.error(f"expected a number after best_known, got {token!r}", line)
+        self.best_known = parse_real(token, "best_known", self.path, line)
 
     def _section(self, key: str) -> tuple[int, list[tuple[int, list[str]]]]:
         if key not in self.sections:
@@ -434,7 +514,9 @@ class _TsplibReader:
             if node in seen:
                 raise self.error(f"duplicate node id {node}", line)
             what = f"coordinate of node {node}"
-            x, y = (_parse_float(tok, what, self.path, line) for tok in tokens[1:])
+            x, y = (
+                parse_real(tok, what, self.path, line, limit=MAX_COORDINATE) for tok in tokens[1:]
+            )
             seen[node] = (x, y)
         if len(seen) < n:  # ids are distinct and in range, so exactly n means all present
             missing = next(k for k in range(1, n + 1) if k not in seen)
@@ -445,12 +527,15 @@ class _TsplibReader:
         return np.array([seen[k] for k in range(1, n + 1)], dtype=float)
 
     def _edge_weights(self, n: int, fmt: str) -> np.ndarray:
+        """The EXPLICIT matrix: its count checked, then its memory, then read into place."""
         start, rows = self._section("EDGE_WEIGHT_SECTION")
-        values = [
-            (_parse_float(tok, "edge weight", self.path, line), line)
-            for line, tokens in rows
-            for tok in tokens
-        ]
+        counts = np.array([len(tokens) for _, tokens in rows], dtype=np.int64)
+        ends = np.cumsum(counts)  # number of values up to and including each row
+
+        def line_of(index: int) -> int:
+            return rows[int(np.searchsorted(ends, index, side="right"))][0]
+
+        total = int(ends[-1]) if rows else 0
         expected = {
             "FULL_MATRIX": n * n,
             "UPPER_ROW": n * (n - 1) // 2,
@@ -458,17 +543,21 @@ class _TsplibReader:
             "UPPER_DIAG_ROW": n * (n + 1) // 2,
             "LOWER_DIAG_ROW": n * (n + 1) // 2,
         }[fmt]
-        if len(values) != expected:
-            where = (
-                values[expected][1] if len(values) > expected else (rows[-1][0] if rows else start)
-            )
+        if total != expected:
+            where = line_of(expected) if total > expected else (rows[-1][0] if rows else start)
             raise self.error(
-                f"EDGE_WEIGHT_SECTION has {len(values)} numbers, expected {expected} "
+                f"EDGE_WEIGHT_SECTION has {total} numbers, expected {expected} "
                 f"for {fmt} with DIMENSION {n}",
                 where,
             )
+        self._check_memory(n)
+        weights = np.empty(expected)
+        k = 0
+        for line, tokens in rows:
+            for tok in tokens:
+                weights[k] = parse_real(tok, "edge weight", self.path, line)
+                k += 1
         r, c = _triangle(n, fmt)
-        weights = np.array([v for v, _ in values])
         dist = np.zeros((n, n))
         dist[r, c] = weights
         if fmt == "FULL_MATRIX":
@@ -479,7 +568,7 @@ class _TsplibReader:
                     f"FULL_MATRIX is not symmetric (d[{i + 1}][{j + 1}]={format_number(dist[i, j])}"
                     f" but d[{j + 1}][{i + 1}]={format_number(dist[j, i])}); "
                     "asymmetric TSP is not supported",
-                    values[int(bad[0])][1],
+                    line_of(int(bad[0])),
                 )
         else:
             dist[c, r] = weights
@@ -500,30 +589,8 @@ def _split_keyword(raw: str) -> tuple[str, str]:
     return key.upper(), value.strip()
 
 
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
 def _parse_int(token: str, what: str, path: Path, line: int) -> int:
-    try:
-        return int(token)
-    except ValueError:
-        raise InstanceFormatError(
-            f"expected an integer {what}, got {token!r}", path, line
-        ) from None
-
-
-def _parse_float(token: str, what: str, path: Path, line: int) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise InstanceFormatError(
-            f"expected a number for {what}, got {token!r}", path, line
-        ) from None
-    if not np.isfinite(value):
-        raise InstanceFormatError(f"{what} is not finite: {token!r}", path, line)
-    return value
+    """A plain integer (digits, no real spelling) such as a node id."""
+    return parse_int(
+        token, what, path, line, max_value=None, reals=False, expected=f"an integer {what}"
+    )

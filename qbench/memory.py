@@ -49,3 +49,71 @@ def format_bytes(n: int) -> str:
             value = n / size
             return f"{value:.3g} {unit}" if value < 1e6 else f"{n:.3g} bytes"
     return f"{n} bytes"
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status (VmSize, VmData) in bytes, None if unreadable."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _rlimit_headroom() -> tuple[int | None, str]:
+    """Bytes the address-space/data rlimits still allow this process to map, and which limit."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None, ""
+    best: tuple[int | None, str] = (None, "")
+    for name, field in (("RLIMIT_AS", "VmSize"), ("RLIMIT_DATA", "VmData")):
+        soft = resource.getrlimit(getattr(resource, name))[0]
+        used = _proc_status_bytes(field)
+        if soft == resource.RLIM_INFINITY or used is None:
+            continue
+        room = max(int(soft) - used, 0)
+        if best[0] is None or room < best[0]:
+            best = (room, f"{name} less {field}")
+    return best
+
+
+def _cgroup_headroom() -> int | None:
+    """memory.max − memory.current of this process's cgroup (v2), None when unlimited/unknown."""
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            limit = fh.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as fh:
+            current = int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+    return None if limit == "max" else max(int(limit) - current, 0)
+
+
+def allocatable_memory() -> tuple[int | None, str]:
+    """(bytes this process can allocate now, what sets that limit); (None, "") if unknown.
+
+    The least of MemAvailable (:func:`available_memory`), the container's cgroup headroom and
+    the address-space/data rlimits less what the process maps already: an allocation beyond any
+    of them fails, so an up-front check must use the smallest.
+    """
+    options = [(available_memory(), "MemAvailable")]
+    options.append((_cgroup_headroom(), "cgroup memory.max less memory.current"))
+    options.append(_rlimit_headroom())
+    known = [(room, source) for room, source in options if room is not None]
+    return min(known) if known else (None, "")
+
+
+def memory_shortfall(what: str, required: int) -> str | None:
+    """None when ``required`` bytes fit in :func:`allocatable_memory`; else the sentence saying
+    why not, with both numbers: "<what> needs ~1.5 GiB (N bytes) but only M bytes ... are free"."""
+    room, source = allocatable_memory()
+    if room is None or required <= room:
+        return None
+    return (
+        f"{what} needs ~{format_bytes(required)} ({required:,} bytes) but only "
+        f"{format_bytes(room)} ({room:,} bytes) can be allocated now ({source})"
+    )

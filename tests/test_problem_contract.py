@@ -702,7 +702,7 @@ TSP_KIND = Kind(
     #: TSPLIB sizes and optimal tour lengths
     shipped={
         "burma14": Shipped({"n": 14}, 3323),
-        "ulysses16": Shipped({"n": 16}, 6859, file_name="ulysses16.tsp"),
+        "ulysses16": Shipped({"n": 16}, 6859),  # NAME "ulysses16.tsp" without ".tsp"
         "gr17": Shipped({"n": 17}, 2085),
     },
     shipped_files_carry_best_known=False,
