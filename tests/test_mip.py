@@ -6,7 +6,9 @@ import itertools
 import sys
 from importlib.resources import files
 from pathlib import Path
+from time import perf_counter
 
+import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -328,3 +330,174 @@ def test_missing_highspy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
     with pytest.raises(ConfigError, match=r"pip install qbench\[highs\]"):
         mip.solve(problem, engine="highs")
+
+
+# ----------------------------------------------------------------------------- time limits
+
+
+def hard_mis() -> MIS:
+    """The complement of G(300, 0.244): as dense as the DIMACS p_hat300-1's complement (34 000
+    edges, a clique cover of 8 300 rows), on which HiGHS's presolve ran 332 s past a 120 s
+    limit; the old greedy cover alone took 6 s on it."""
+    return MIS(nx.complement(nx.gnp_random_graph(300, 0.244, seed=1)), name="co-gnp-300")
+
+
+def timed_solve(problem, **params):
+    """The result of ``mip.solve`` and the wall time of the whole call."""
+    start = perf_counter()
+    result = mip.solve(problem, **params)
+    return result, perf_counter() - start
+
+
+def test_clique_cover_covers_every_edge_with_cliques() -> None:
+    graph = nx.gnp_random_graph(60, 0.5, seed=3)
+    cliques = mip._clique_cover(graph)
+    covered = set()
+    for clique in cliques:
+        assert graph.subgraph(clique).number_of_edges() == len(clique) * (len(clique) - 1) // 2
+        covered |= {frozenset(e) for e in itertools.combinations(clique, 2)}
+    assert covered == {frozenset(e) for e in graph.edges()}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_time_limit_counts_the_model_build(engine: str) -> None:
+    problem = hard_mis()  # its clique cover alone takes about 0.4 s
+    result, wall = timed_solve(problem, engine=engine, time_limit=0.05)
+    assert result.status == "timeout"
+    assert result.x is None and result.objective is None and result.bound is None
+    assert "building the model" in result.info["message"]
+    assert wall < 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_time_limit_holds_on_a_hard_dense_mis(engine: str) -> None:
+    problem = hard_mis()
+    limit = 3.0
+    result, wall = timed_solve(problem, engine=engine, time_limit=limit, seed=0)
+    assert wall <= 1.1 * limit + 2.0, (wall, result.info)
+    assert result.status in ("feasible", "timeout")
+    assert result.info["n_mip_constraints"] > 8000  # the whole cover was built in time
+    if result.status == "feasible":
+        chosen = np.flatnonzero(result.x).tolist()
+        assert problem.graph.subgraph(chosen).number_of_edges() == 0
+        assert result.objective == len(chosen)
+        assert result.bound is None or result.bound >= result.objective
+
+
+def fake_engine(folder: Path, records: str = "") -> str:
+    """An executable that ignores its arguments and hangs (after writing ``records`` to the
+    HiGHS child's records file, its third argument), like an engine stuck in presolve."""
+    script = folder / "stuck-engine"
+    write = f"printf '{records}' > \"$3/records.jsonl\"\n" if records else ""
+    script.write_text(f"#!/bin/sh\n{write}exec sleep 60\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_stuck_cbc_is_killed_past_the_grace(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(mip, "_cbc_path", lambda: fake_engine(tmp_path))
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    result, wall = timed_solve(problem, engine="cbc", time_limit=0.5)
+    assert result.status == "timeout" and result.x is None
+    assert "past the time limit: stopped" in result.info["message"]
+    assert 0.5 <= wall < 0.5 + mip.grace(0.5) + 0.5
+
+
+def test_stuck_highs_keeps_what_it_streamed_before_the_kill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    records = '{"bound": 5.0}\\n{"x": [[0], [1.0]]}\\n'
+    monkeypatch.setattr(sys, "executable", fake_engine(tmp_path, records))
+    problem = MDKP([3, 2], [[1, 1]], [1], name="two-items")
+    result, wall = timed_solve(problem, engine="highs", time_limit=0.5)
+    assert result.status == "feasible"
+    assert result.x.tolist() == [1, 0] and result.objective == 3 and result.bound == 5
+    assert "past the time limit: stopped" in result.info["message"]
+    assert wall < 0.5 + mip.grace(0.5) + 1.0
+
+
+# ----------------------------------------------------------------------------- coefficients
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_huge_coefficients_are_refused_not_called_infeasible(engine: str) -> None:
+    # always feasible (the empty knapsack fits); both engines used to call it infeasible
+    program = BinaryProgram([3, 2], A=[[1, 1]], b=[1e20], senses=("<=",), sense="max")
+    with pytest.raises(ConfigError, match=r"right-hand side of program row 0 = 1e\+20.*1e\+13"):
+        mip.solve(program, engine=engine)
+    mdkp = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    mdkp.weights[0, 3] = 1e300  # past the readers' checks, as a program built in Python can be
+    with pytest.raises(ConfigError, match=r"coefficient of x_3 in capacity row 0 = 1e\+300"):
+        mip.solve(mdkp, engine=engine)
+    tsp = TSP.generate(seed=0, n=6)
+    tsp.dist[1, 2] = tsp.dist[2, 1] = 1e20
+    with pytest.raises(ConfigError, match=r"objective coefficient of edge \(1, 2\) = 1e\+20"):
+        mip.solve(tsp, engine=engine)
+    with pytest.raises(ConfigError, match="objective coefficient of x_0 = nan"):
+        mip.solve(BinaryProgram([np.nan, 1.0]), engine=engine)
+
+
+def scaled_mdkp(scale: float) -> MDKP:
+    """A 30-item, 3-resource knapsack with weights and capacities times ``scale`` (the optimal
+    choice does not change); at 1e6 (weights near 1e9) CBC proved an optimum 0.06 % short."""
+    rng = np.random.default_rng(9)
+    weights = rng.integers(1, 1000, (3, 30)).astype(float)
+    profits = rng.integers(1, 1000, 30).astype(float)
+    caps = np.floor(weights.sum(axis=1) / 2)
+    return MDKP(profits, weights * scale, caps * scale, name=f"scaled-{scale:g}")
+
+
+def test_cbc_refuses_constraint_coefficients_it_solves_wrongly() -> None:
+    reference = mip.solve(scaled_mdkp(1), engine="highs").objective
+    big = scaled_mdkp(1e6)
+    with pytest.raises(ConfigError, match=r"<= 1e\+08 of engine 'cbc'.*engine=highs"):
+        mip.solve(big, engine="cbc")
+    check_solution(big, mip.solve(big, engine="highs"), reference)
+    within = scaled_mdkp(1e5)  # weights up to 1e8: CBC is exact there
+    check_solution(within, mip.solve(within, engine="cbc"), reference)
+
+
+def test_coefficients_reach_the_engines_in_full_precision() -> None:
+    # PuLP's MPS writer keeps 13 digits: 1234567890123.4 < 2 x 617283945061.65 there, and CBC
+    # claimed the pair optimal
+    program = BinaryProgram(
+        [1234567890123.4, 617283945061.65, 617283945061.65],
+        A=np.array([[1, 1, 0], [1, 0, 1]]),
+        b=[1, 1],
+        senses=("<=", "<="),
+        sense="max",
+    )
+    for engine in ENGINES:
+        result = mip.solve(program, engine=engine)
+        assert result.status == "optimal" and result.x.tolist() == [1, 0, 0]
+
+
+def test_an_infeasible_claim_for_a_feasible_problem_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mip, "_run", lambda *args: mip._Run("infeasible", None, 0.0))
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    result = mip.solve(problem)
+    assert result.status == "error" and result.x is None
+    assert "a feasible solution exists" in result.info["message"]
+
+
+def test_parameters_declare_their_ranges() -> None:
+    bounds = {p.name: p.bounds for p in mip.SOLVER.params}
+    assert bounds["time_limit"] == "(0, inf)"
+    assert bounds["gap_rel"] == "[0, inf)"
+    assert bounds["threads"] == "[1, inf)"
+    for key, value in (("time_limit", "0"), ("time_limit", "inf"), ("gap_rel", "-0.1")):
+        with pytest.raises(ConfigError, match=f"{key}=.*out of range"):
+            mip.SOLVER.parse_params({key: value})
+    with pytest.raises(ConfigError, match=r"threads=.*out of range; allowed: \[1, inf\)"):
+        mip.SOLVER.parse_params({"threads": "0"})
+    params = mip.SOLVER.parse_params({"time_limit": "0.001", "gap_rel": "0", "threads": "1"})
+    assert (params["time_limit"], params["gap_rel"], params["threads"]) == (0.001, 0.0, 1)
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet2.dat")
+    for key, value in (("gap_rel", -1), ("threads", 0), ("time_limit", float("nan"))):
+        with pytest.raises(ConfigError, match=key):
+            mip.solve(problem, **{key: value})
