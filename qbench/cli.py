@@ -184,9 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     retry = getattr(args, "retry", None)
     if getattr(args, "retry_errors", False):
         retry = "error,timeout"
-    df = run_suite(
-        suite, workers=args.workers, dask=args.dask, timeout=args.timeout, retry=retry
-    )
+    df = run_suite(suite, workers=args.workers, dask=args.dask, timeout=args.timeout, retry=retry)
     if df.empty:
         print(f"{suite.name}: no runs")
         return 0

@@ -129,9 +129,7 @@ class ListOf:
         return [parse_number(kind, v) if kind in (int, float) else kind(v) for v in items]
 
 
-_INTERVAL = re.compile(
-    r"^\s*([\[(])\s*(-?inf|[-+0-9.e]+)\s*,\s*(-?inf|[-+0-9.e]+)\s*([\])])\s*$"
-)
+_INTERVAL = re.compile(r"^\s*([\[(])\s*(-?inf|[-+0-9.e]+)\s*,\s*(-?inf|[-+0-9.e]+)\s*([\])])\s*$")
 
 
 @cache

@@ -629,6 +629,7 @@ class _Builder:
 
         def reported(where: str) -> bool:
             return any(f == where or f.startswith((where + ".", where + "[")) for f in flagged)
+
         seen: set[tuple[str, str]] = set()
         grid = [
             (spec, at, solver, enc, pre, combo)
