@@ -41,15 +41,29 @@ from qbench.memory import format_bytes, require_memory
 DEFAULT_SHOTS = 1024
 #: qubit limit of the MPS backend (its purpose: 30–150 qubits at modest depth)
 MPS_MAX_QUBITS = 150
-#: a statevector run holds about this many complex128 vectors (state plus work/results)
-STATEVECTOR_COPIES = 2
+#: net peak bytes per amplitude of a whole run on Aer's statevector method that reads no exact
+#: distribution (aer_shots; Pauli estimates): Aer's complex128 state, measured 16.2–16.9 at
+#: n = 20–22 (benchmarks/memory_peak.py), plus a 1-byte margin
+AER_STATE_BYTES_PER_AMPLITUDE = 18
+#: ... and of a run with the exact read-out (aer_statevector, QAOA and circuit ansätze): Aer's
+#: state and the probabilities it saves beside it (8), the read-out's cost vector (8) and the
+#: CVaR energy order (int32, 4); measured 36.3 (cvar_qaoa; qaoa 24.0, vqe 23.6) at n = 22
+AER_EXACT_READOUT_BYTES_PER_AMPLITUDE = 38
+#: bytes beyond the 2ⁿ arrays (transpiled circuits, Python objects, thread buffers)
+AER_FIXED_BYTES = 4 << 20
 #: simulation methods aer_shots accepts
 SHOTS_METHODS = ("automatic", "statevector", "matrix_product_state")
 
 
-def statevector_bytes(n: int) -> int:
-    """Bytes an Aer statevector run of n qubits needs: 16·2ⁿ per complex vector, ~2 copies."""
-    return STATEVECTOR_COPIES * 16 * (1 << n)
+def statevector_bytes(n: int, exact: bool = True) -> int:
+    """Peak bytes of a whole n-qubit run on Aer's statevector method (measured, not a guess):
+    with the exact read-out of the final distribution (``exact``: aer_statevector running a
+    QAOA or circuit ansatz) :data:`AER_EXACT_READOUT_BYTES_PER_AMPLITUDE` · 2ⁿ, else (sampled
+    read-out, Pauli estimates) :data:`AER_STATE_BYTES_PER_AMPLITUDE` · 2ⁿ; plus
+    :data:`AER_FIXED_BYTES`. Measured before the read-out was made lean: 56–64 bytes per
+    amplitude for QAOA on aer_statevector."""
+    per = AER_EXACT_READOUT_BYTES_PER_AMPLITUDE if exact else AER_STATE_BYTES_PER_AMPLITUDE
+    return per * (1 << n) + AER_FIXED_BYTES
 
 
 class _Prepared:
@@ -104,9 +118,18 @@ class AerBackend(Backend):
     noisy_estimates: ClassVar[bool] = False
 
     @classmethod
-    def statevector_fit(cls, name: str, n_qubits: int, available: int | None) -> tuple[int, str]:
-        """(bytes of an n-qubit Aer statevector run, why it would not fit or "")."""
-        memory = statevector_bytes(n_qubits)
+    def readout_is_exact(cls, kind: str) -> bool:
+        """True when a run of an ansatz ``kind`` on this backend reads the exact 2ⁿ distribution
+        (an exact backend; Pauli ansätze read Pauli estimates instead)."""
+        return bool(cls.exact) and kind != "pauli"
+
+    @classmethod
+    def statevector_fit(
+        cls, name: str, n_qubits: int, available: int | None, kind: str = "qaoa"
+    ) -> tuple[int, str]:
+        """(bytes of a whole n-qubit Aer statevector run of an ansatz ``kind``
+        (:func:`statevector_bytes`), why it would not fit or "")."""
+        memory = statevector_bytes(n_qubits, cls.readout_is_exact(kind))
         if available is not None and memory > available:
             return memory, (
                 f"{name} statevector of {n_qubits} qubits needs {format_bytes(memory)} but "
@@ -246,11 +269,15 @@ class AerBackend(Backend):
         }
 
     def _check_statevector(self, ansatz: Ansatz) -> None:
+        """ResourceError when a whole run on a statevector of the ansatz's qubits
+        (:func:`statevector_bytes`) won't fit."""
         n = ansatz.n_qubits
+        exact = self.readout_is_exact(ansatz.kind)
+        per = AER_EXACT_READOUT_BYTES_PER_AMPLITUDE if exact else AER_STATE_BYTES_PER_AMPLITUDE
         require_memory(
-            f"backend {self.name!r}: a statevector of n={n} qubits "
-            f"({STATEVECTOR_COPIES} × 16 × 2^{n} bytes)",
-            statevector_bytes(n),
+            f"backend {self.name!r}: a run on a statevector of n={n} qubits "
+            f"({per} bytes per amplitude{' with the exact read-out' if exact else ''})",
+            statevector_bytes(n, exact),
             self.max_bytes,
             hint="; use aer_mps or fewer qubits",
         )
@@ -274,7 +301,7 @@ class AerStatevectorBackend(AerBackend):
     def fit(
         cls, name: str, n_qubits: int, kind: str, available: int | None
     ) -> tuple[int | None, str]:
-        return cls.statevector_fit(name, n_qubits, available)
+        return cls.statevector_fit(name, n_qubits, available, kind)
 
     def check(self, ansatz: Ansatz) -> None:
         self._check_statevector(ansatz)
@@ -292,12 +319,19 @@ class AerStatevectorBackend(AerBackend):
     ) -> Distribution:
         if shots is not None:
             return self.sample(ansatz, params, shots, seed)
+        probs = self.probabilities(ansatz, params, seed=seed)
+        return Distribution(states=np.arange(probs.size, dtype=np.int64), probs=probs, exact=True)
+
+    def probabilities(
+        self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray:
+        """Exact probabilities of all 2ⁿ states (``save_probabilities``) as one float64 vector
+        indexed by state: :meth:`distribution` without its 2ⁿ states array."""
         prep = self.prepared(ansatz)
         qc = prep.bound(params)
         qc.save_probabilities(label="probs")
         result = self.simulator.run(qc, seed_simulator=self._seed(seed)).result()
-        probs = np.asarray(result.data(0)["probs"], dtype=float)
-        return Distribution(states=np.arange(probs.size, dtype=np.int64), probs=probs, exact=True)
+        return np.asarray(result.data(0)["probs"], dtype=float)
 
 
 class AerMPSBackend(AerBackend):
@@ -349,7 +383,7 @@ class AerShotsBackend(AerBackend):
         cls, name: str, n_qubits: int, kind: str, available: int | None
     ) -> tuple[int | None, str]:
         """The default method's statevector (runs choose ``method`` only from Python)."""
-        return cls.statevector_fit(name, n_qubits, available)
+        return cls.statevector_fit(name, n_qubits, available, kind)
 
     def __init__(self, *, method: str = "automatic", **options):
         if method not in SHOTS_METHODS:

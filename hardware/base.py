@@ -372,6 +372,13 @@ class Backend(ABC):
         """``shots`` measured samples of each bound circuit (no measurements in the circuits)."""
         raise NotImplementedError(f"backend {self.name!r} cannot sample circuits")
 
+    def probabilities(
+        self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray | None:
+        """The exact distribution as one float64 vector indexed by basis state (``distribution``
+        without its 2ⁿ states array), where the backend computes it exactly; None otherwise."""
+        return None
+
     def statevector(self, ansatz: Ansatz | PauliAnsatz, params: np.ndarray) -> np.ndarray | None:
         """The exact state at ``params`` where the backend holds one in memory (lets solvers
         sample it in numpy instead of running circuits); None otherwise."""

@@ -19,13 +19,22 @@ by the QUBO's energy scale so one step size suits every instance); ``info["param
 ansatz's own parameters.
 
 ``info`` keys: ``final_states``/``final_probs`` (the final distribution; for exact backends only
-states with probability > 1e-12 and at most the 2¹⁶ most probable, ``final_mass`` says how much
-probability they hold), ``samples`` ({state index: count}), ``energy`` (final expectation of the
-QUBO energy), ``cvar`` (CVaR at ``alpha``), ``alpha``, ``objective``, ``depth`` and
-``two_qubit_gates`` (of the logical, untranspiled circuit), ``optimizer``, ``n_evaluations``,
-``iterations``, ``backend``, ``backend_info``, ``params``, ``history`` (objective per
-evaluation), ``x_raw``, ``energy_raw``, ``postprocess``, ``postprocessed``, ``n_qubits``,
-``shots``. State index s holds bit i of qubit i (qiskit order).
+states with probability > 1e-12 and at most the 2¹⁶ most probable, equal probabilities at that
+boundary taken by lower state index; ``final_mass`` says how much probability they hold),
+``samples`` ({state index: count}), ``energy`` (final expectation of the QUBO energy),
+``cvar`` (CVaR at ``alpha``), ``alpha``, ``objective``, ``depth`` and ``two_qubit_gates`` (of
+the logical, untranspiled circuit), ``optimizer``, ``n_evaluations``, ``iterations``,
+``backend``, ``backend_info``, ``params``, ``history`` (objective per evaluation), ``x_raw``,
+``energy_raw``, ``postprocess``, ``postprocessed``, ``n_qubits``, ``shots``. State index s
+holds bit i of qubit i (qiskit order).
+
+Memory: an exact backend's final distribution is read as one float64 probability vector
+(``backend.probabilities``: no 2ⁿ states array, written over the state's own buffer on the
+exact backend) and walked in chunks (:mod:`qbench.hardware.exact.readout`): the samples are
+those of ``Generator.choice(p=...)`` without its cumulative array, the kept states are chosen
+without sorting all 2ⁿ, and CVaR runs along the cached energy order (int32 up to 31 qubits)
+only until α. Besides the state, a run holds the probabilities, the 2ⁿ cost vector and, for
+CVaR, the order: the peaks that :func:`qbench.hardware.exact.required_bytes` states.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import scipy.sparse as sp
 
 from qbench.errors import ConfigError
 from qbench.hardware.base import Ansatz, Backend, Distribution, Work, state_bits
+from qbench.hardware.exact.readout import cvar_along, is_arange, most_probable, sample_indices
 from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import SolveResult
@@ -49,8 +59,6 @@ POSTPROCESS = ("none", "flip1", "flip2")
 PROB_CUTOFF = 1e-12
 #: ... and at most this many of them (the most probable)
 MAX_FINAL_STATES = 1 << 16
-#: exact backends look energies up in the 2ⁿ cost vector up to this many qubits
-MAX_COST_VECTOR_QUBITS = 26
 
 DEFAULT_MAXITER = 200
 DEFAULT_SHOTS = 1024
@@ -62,12 +70,30 @@ def common_params(
     """The parameters every variational solver declares (optimiser, budget, backend, read-out)."""
     return (
         Param("optimizer", str, "COBYLA", "classical optimiser", METHODS),
-        Param("maxiter", int, maxiter, "budget of objective evaluations (0: read out the start)"),
-        Param("tol", float, None, "optimiser tolerance (None: the method's default)"),
-        Param("shots", int, DEFAULT_SHOTS, "final samples (and per evaluation on shot backends)"),
+        Param(
+            "maxiter",
+            int,
+            maxiter,
+            "budget of objective evaluations (0: read out the start)",
+            bounds="[0, inf)",
+        ),
+        Param(
+            "tol",
+            float,
+            None,
+            "optimiser tolerance (None: the method's default)",
+            bounds="(0, inf)",
+        ),
+        Param(
+            "shots",
+            int,
+            DEFAULT_SHOTS,
+            "final samples (and per evaluation on shot backends)",
+            bounds="[1, inf)",
+        ),
         Param("backend", str, "exact", "where circuits run (qbench.hardware backends)"),
         Param("objective", str, objective, "what the optimiser minimises", OBJECTIVES),
-        Param("alpha", float, alpha, "CVaR level in (0, 1]; 1 = expectation"),
+        Param("alpha", float, alpha, "CVaR level; 1 = expectation", bounds="(0, 1]"),
         Param("postprocess", str, "none", "classical local search on the best sample", POSTPROCESS),
         Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
     )
@@ -181,15 +207,26 @@ def _cvar_sorted(values: np.ndarray, probs: np.ndarray, alpha: float) -> float:
     return float((np.dot(probs[:k], values[:k]) + (alpha - before) * values[k]) / alpha)
 
 
+def full_probabilities(
+    backend: Backend, ansatz: Ansatz, params: np.ndarray, seed: int | None
+) -> np.ndarray | None:
+    """The exact final distribution as one float64 vector indexed by basis state, from an exact
+    backend that offers it (``probabilities``: the exact backend, Aer statevector) — the same
+    numbers as ``distribution(shots=None).probs`` without the 2ⁿ states array — else None."""
+    return backend.probabilities(ansatz, params, seed=seed) if backend.exact else None
+
+
 class Energies:
-    """QUBO energies of basis states: a cached 2ⁿ cost vector on exact backends, else evaluated."""
+    """QUBO energies of basis states: the 2ⁿ cost vector on exact backends (their read-out needs
+    every state's energy; evaluating 2ⁿ states through the QUBO would allocate as much and take
+    far longer), else evaluated per state."""
 
     def __init__(self, ansatz: Ansatz, use_vector: bool):
         self.ansatz = ansatz
         self.n = ansatz.n_qubits
         self._order: np.ndarray | None = None
         self._vector: np.ndarray | None = None
-        self.use_vector = use_vector and self.n <= MAX_COST_VECTOR_QUBITS
+        self.use_vector = bool(use_vector)
 
     @property
     def vector(self) -> np.ndarray:
@@ -203,21 +240,18 @@ class Energies:
 
     @property
     def order(self) -> np.ndarray:
-        """States sorted by energy (for CVaR over full distributions without re-sorting)."""
+        """States sorted by energy, ties by index (for CVaR over full distributions without
+        re-sorting): int32 while 2ⁿ fits (4 bytes per state instead of 8)."""
         if self._order is None:
-            self._order = np.argsort(self.vector, kind="stable")
+            order = np.argsort(self.vector, kind="stable")
+            if order.size <= np.iinfo(np.int32).max:
+                order = order.astype(np.int32)
+            self._order = order
         return self._order
 
     def is_full(self, states: np.ndarray) -> bool:
         """True when ``states`` is exactly 0..2ⁿ−1 in order (a full exact distribution)."""
-        size = 1 << self.n
-        return (
-            self.use_vector
-            and states.size == size
-            and states[0] == 0
-            and states[-1] == size - 1
-            and bool(np.all(np.diff(states) == 1))
-        )
+        return self.use_vector and is_arange(np.asarray(states), 1 << self.n)
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
         if self.use_vector:
@@ -230,14 +264,22 @@ class Energies:
             out[start : start + chunk] = self.ansatz.qubo.objective(bits)
         return out
 
+    def cvar_full(self, probs: np.ndarray, alpha: float) -> float:
+        """CVaR_α of the energy under a full distribution (``probs`` indexed by state, not
+        necessarily normalised); α = 1 is the mean. No 2ⁿ temporaries: the mean is one dot
+        product with the cost vector, CVaR walks :attr:`order` only until α."""
+        total = float(probs.sum())
+        constant = self.ansatz.qubo.constant
+        if alpha >= 1.0:
+            return (float(np.dot(probs, self.vector)) + constant * total) / total
+        return cvar_along(self.vector, probs, self.order, alpha, total) + constant
+
     def cvar(self, dist: Distribution, alpha: float) -> float:
         """CVaR_α of the energy under a distribution."""
         states = np.asarray(dist.states)
         probs = np.asarray(dist.probs, dtype=float)
-        if alpha < 1.0 and self.is_full(states):
-            order = self.order
-            shifted = _cvar_sorted(self.vector[order], probs[order] / probs.sum(), alpha)
-            return shifted + self.ansatz.qubo.constant  # CVaR moves with a constant shift
+        if self.is_full(states):
+            return self.cvar_full(probs, alpha)
         return cvar(self(states), probs, alpha)
 
 
@@ -267,8 +309,12 @@ class Objective:
         s = self.settings
         if s.objective == "expectation":
             return float(self.backend.expectation(self.ansatz, params, seed=self._seed()))
+        seed = self._seed()
+        probs = full_probabilities(self.backend, self.ansatz, params, seed)
+        if probs is not None:
+            return self.energies.cvar_full(probs, s.alpha)
         dist = self.backend.distribution(
-            self.ansatz, params, shots=None if self.backend.exact else s.shots, seed=self._seed()
+            self.ansatz, params, shots=None if self.backend.exact else s.shots, seed=seed
         )
         return self.energies.cvar(dist, s.alpha)
 
@@ -385,6 +431,8 @@ class Run:
             return OptResult(
                 x=np.asarray(theta0, dtype=float), fun=np.nan, n_evaluations=0, iterations=0
             )
+        if self.settings.objective == "cvar":
+            self._sort_energies()
         objective = Objective(
             self.ansatz, self.backend, self.settings, self.energies, scale, self.eval_rng
         )
@@ -401,6 +449,67 @@ class Run:
         self.history.extend(res.history)
         return res
 
+    def _sort_energies(self) -> None:
+        """Build the cost vector's sort order now, when CVaR will need it on a full
+        distribution: before any state or distribution exists, so that the sort's temporaries
+        (an int64 index and its merge buffer) never add to them."""
+        if self.energies.use_vector and self.settings.alpha < 1.0:
+            _ = self.energies.order
+
+    def _read_full(self, probs: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+        """The read-out of a full exact distribution given as one probability vector (consumed:
+        normalised in place), with chunk-sized temporaries only (see the module docstring)."""
+        s = self.settings
+        probs /= probs.sum()
+        draws = sample_indices(probs, s.shots, rng)
+        sampled, counts = np.unique(draws, return_counts=True)
+        energy = self.energies.cvar_full(probs, 1.0)
+        keep = most_probable(probs, PROB_CUTOFF, MAX_FINAL_STATES)
+        return {
+            "sampled": sampled,
+            "counts": counts,
+            "energy": energy,
+            "cvar": energy if s.alpha >= 1.0 else self.energies.cvar_full(probs, s.alpha),
+            "final_states": keep,
+            "final_probs": probs[keep],
+            "final_mass": float(probs[keep].sum()),
+        }
+
+    def _read_distribution(
+        self, dist: Distribution, params: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        """The read-out of a Distribution: exact (all 2ⁿ states, or a support) or sampled."""
+        s = self.settings
+        states = np.asarray(dist.states)
+        probs = np.asarray(dist.probs, dtype=float)
+        probs = probs / probs.sum()
+        if dist.exact:
+            energy = float(np.dot(probs, self.energies(states)))
+            idx, counts = np.unique(sample_indices(probs, s.shots, rng), return_counts=True)
+            sampled = states[idx]
+        else:
+            energy = float(
+                self.backend.expectation(self.ansatz, params, seed=int(rng.integers(2**63 - 1)))
+            )
+            total = dist.shots or s.shots
+            counts = np.rint(probs * total).astype(np.int64)
+            keep = counts > 0
+            sampled, counts = states[keep], counts[keep]
+        final_states, final_probs, mass = states, probs, 1.0
+        if dist.exact:
+            keep = most_probable(probs, PROB_CUTOFF, MAX_FINAL_STATES)
+            final_states, final_probs = states[keep], probs[keep]
+            mass = float(final_probs.sum())
+        return {
+            "sampled": sampled,
+            "counts": counts,
+            "energy": energy,
+            "cvar": self.energies.cvar(Distribution(states, probs, dist.exact), s.alpha),
+            "final_states": final_states,
+            "final_probs": final_probs,
+            "final_mass": mass,
+        }
+
     def finish(self, params: np.ndarray, info: dict[str, Any] | None = None) -> SolveResult:
         """Read out the final state at ``params`` (ansatz parameters) into a SolveResult."""
         s = self.settings
@@ -408,23 +517,17 @@ class Run:
         rng = np.random.default_rng(self.seeds[2])
         params = np.asarray(params, dtype=float)
         exact = bool(backend.exact)
-        dist = backend.distribution(
-            ansatz, params, shots=None if exact else s.shots, seed=int(rng.integers(2**63 - 1))
-        )
-        states = np.asarray(dist.states)
-        probs = np.asarray(dist.probs, dtype=float)
-        probs = probs / probs.sum()
-        if dist.exact:
-            energy = float(np.dot(probs, self.energies(states)))
-            draws = rng.choice(states.size, size=s.shots, p=probs)
-            idx, counts = np.unique(draws, return_counts=True)
-            sampled = states[idx]
+        seed = int(rng.integers(2**63 - 1))
+        self._sort_energies()
+        probs = full_probabilities(backend, ansatz, params, seed)
+        if probs is not None:
+            read = self._read_full(probs, rng)
+            del probs
         else:
-            energy = float(backend.expectation(ansatz, params, seed=int(rng.integers(2**63 - 1))))
-            total = dist.shots or s.shots
-            counts = np.rint(probs * total).astype(np.int64)
-            keep = counts > 0
-            sampled, counts = states[keep], counts[keep]
+            dist = backend.distribution(ansatz, params, shots=None if exact else s.shots, seed=seed)
+            read = self._read_distribution(dist, params, rng)
+            del dist
+        sampled, counts = read["sampled"], read["counts"]
         sample_energy = self.energies(sampled)
         # lowest energy first; ties: most frequent, then first listed (lowest state index)
         best = np.lexsort((np.arange(counts.size), -counts, sample_energy))[0]
@@ -432,20 +535,13 @@ class Run:
         x_raw = bits_of(int(sampled[best]), n)
         energy_raw = float(sample_energy[best])
         x, post = postprocessed(ansatz.qubo, x_raw, energy_raw, s.postprocess)
-        final_states, final_probs, mass = states, probs, 1.0
-        if dist.exact:
-            keep = np.flatnonzero(probs > PROB_CUTOFF)
-            if keep.size > MAX_FINAL_STATES:
-                keep = np.sort(keep[np.argsort(probs[keep])[::-1][:MAX_FINAL_STATES]])
-            final_states, final_probs = states[keep], probs[keep]
-            mass = float(final_probs.sum())
         out = {
-            "final_states": final_states,
-            "final_probs": final_probs,
-            "final_mass": mass,
+            "final_states": read["final_states"],
+            "final_probs": read["final_probs"],
+            "final_mass": read["final_mass"],
             "samples": {int(a): int(c) for a, c in zip(sampled, counts)},
-            "energy": energy,
-            "cvar": self.energies.cvar(Distribution(states, probs, dist.exact), s.alpha),
+            "energy": read["energy"],
+            "cvar": read["cvar"],
             "alpha": s.alpha,
             "objective": s.objective,
             **circuit_facts(ansatz, params),

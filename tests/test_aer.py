@@ -10,7 +10,12 @@ from qiskit.quantum_info import Statevector
 
 from qbench.errors import ConfigError, ResourceError
 from qbench.hardware import BACKENDS, get_backend
-from qbench.hardware.aer import AerMPSBackend, AerShotsBackend, AerStatevectorBackend
+from qbench.hardware.aer import (
+    AerMPSBackend,
+    AerShotsBackend,
+    AerStatevectorBackend,
+    statevector_bytes,
+)
 from qbench.hardware.base import CircuitAnsatz, QAOAAnsatz
 from qbench.hardware.circuits import vqe_ansatz
 from qbench.program import BinaryProgram
@@ -195,14 +200,17 @@ def test_registry_and_errors():
 
 def test_check_refuses_with_numbers():
     ansatz = QAOAAnsatz(random_qubo(8, 0), p=1)
-    backend = get_backend("aer_statevector", max_bytes=4096)
-    with pytest.raises(ResourceError, match=r"n=8 qubits.*needs 8,192 bytes.*4,096"):
+    need, sampled = statevector_bytes(8), statevector_bytes(8, exact=False)
+    assert need > sampled  # the exact read-out holds the distribution and cost vector too
+    backend = get_backend("aer_statevector", max_bytes=need - 1)
+    with pytest.raises(ResourceError, match=rf"n=8 qubits.*needs {need:,} bytes.*{need - 1:,}"):
         backend.check(ansatz)
-    with pytest.raises(ResourceError, match="8,192"):
+    with pytest.raises(ResourceError, match=f"{need:,}"):
         backend.expectation(ansatz, np.zeros(2))  # refused before any simulation
-    with pytest.raises(ResourceError, match="max_bytes is 4,096"):
-        get_backend("aer_shots", max_bytes=4096).distribution(ansatz, np.zeros(2))
-    get_backend("aer_statevector", max_bytes=8192).check(ansatz)  # exactly fits
+    with pytest.raises(ResourceError, match=f"max_bytes is {sampled - 1:,}"):
+        get_backend("aer_shots", max_bytes=sampled - 1).distribution(ansatz, np.zeros(2))
+    get_backend("aer_statevector", max_bytes=need).check(ansatz)  # exactly fits
+    get_backend("aer_shots", max_bytes=sampled).check(ansatz)
     big = QAOAAnsatz(chain_qubo(151, 0), p=1)
     with pytest.raises(ResourceError, match="n=151 qubits exceeds the MPS limit of 150"):
         get_backend("aer_mps").check(big)

@@ -11,6 +11,7 @@ import pytest
 
 from qbench import preprocessing
 from qbench.hardware import BACKENDS
+from qbench.hardware.aer import statevector_bytes
 from qbench.hardware.exact import ExactBackend
 from qbench.pipeline import prepare, run
 from qbench.plan import dry_run_row
@@ -93,7 +94,7 @@ def test_a_new_quantum_solver(monkeypatch):
         row["encoder"] == "qubo" and row["n_qubits"] == 8 and row["status"] in ("ok", "infeasible")
     )
     facts = dry_run_row(prepare("1tc.8", "toy_qaoa", {"backend": "aer_statevector"}))
-    assert facts["memory_bytes"] == 2 * 16 * 2**8 and facts["fits"]
+    assert facts["memory_bytes"] == statevector_bytes(8) and facts["fits"]
 
 
 def test_a_new_backend(monkeypatch):

@@ -31,7 +31,8 @@ n = 12 / 16 / 20 / 22 against Aer's 0.034 / 0.096 / 0.84 / 2.9 s, so Aer is used
 Modules: :mod:`.engine` (engine and dtype choice, primitives, memory model, ``simulate`` and
 ``energy``), :mod:`.kernels` (numba kernels), :mod:`.schedule` (blocked passes),
 :mod:`.reference` (the numpy engine), :mod:`.ansatz` (start state, layers, per-ansatz cache),
-:mod:`.observables` (Pauli expectations) and :mod:`.backend` (:class:`ExactBackend`).
+:mod:`.observables` (Pauli expectations), :mod:`.readout` (the read-out of full distributions
+with chunk-sized temporaries) and :mod:`.backend` (:class:`ExactBackend`).
 """
 
 from qbench.hardware.exact.ansatz import cached_cost, start_amplitudes, xy_pairs
@@ -40,10 +41,14 @@ from qbench.hardware.exact.engine import (
     DTYPES,
     ENGINES,
     NUMBA_MIN_QUBITS,
+    OBJECTIVES,
     PARALLEL_MIN_QUBITS,
+    RUN_BYTES_PER_AMPLITUDE,
+    RUN_FIXED_BYTES,
     apply_1q,
     apply_xy,
     check_memory,
+    check_simulation,
     choose_engine,
     energy,
     expectation,
@@ -51,6 +56,7 @@ from qbench.hardware.exact.engine import (
     probabilities,
     required_bytes,
     simulate,
+    simulation_bytes,
     state_bytes,
 )
 from qbench.hardware.exact.kernels import HAVE_NUMBA
@@ -64,12 +70,16 @@ __all__ = [
     "ENGINES",
     "HAVE_NUMBA",
     "NUMBA_MIN_QUBITS",
+    "OBJECTIVES",
     "PARALLEL_MIN_QUBITS",
+    "RUN_BYTES_PER_AMPLITUDE",
+    "RUN_FIXED_BYTES",
     "ExactBackend",
     "apply_1q",
     "apply_xy",
     "cached_cost",
     "check_memory",
+    "check_simulation",
     "choose_engine",
     "energy",
     "expectation",
@@ -78,6 +88,7 @@ __all__ = [
     "probabilities",
     "required_bytes",
     "simulate",
+    "simulation_bytes",
     "start_amplitudes",
     "state_bytes",
     "xy_pairs",

@@ -10,14 +10,15 @@ from qbench.hardware.exact.ansatz import ansatz_cache
 from qbench.hardware.exact.engine import (
     as_dtype,
     check_memory,
+    check_simulation,
     choose_engine,
     circuit_state,
     energy,
-    probabilities,
     required_bytes,
     simulate,
 )
 from qbench.hardware.exact.observables import pauli_expectations
+from qbench.hardware.exact.readout import probabilities_in_place, sample_indices
 from qbench.hardware.exact.schedule import BLOCK_BITS
 from qbench.hardware.paulis import pauli_groups
 from qbench.memory import format_bytes
@@ -51,10 +52,11 @@ class ExactBackend(Backend):
     def fit(
         cls, name: str, n_qubits: int, kind: str, available: int | None
     ) -> tuple[int | None, str]:
-        """Peak bytes of an exact run (:func:`required_bytes`, default dtype and engine) and
-        why it is refused when ``available`` bytes are too few. A QAOA ansatz runs on the
-        in-house engine; "circuit" and "pauli" kinds run through Aer's statevector."""
-        memory = required_bytes(n_qubits, circuit=(kind != "qaoa"))
+        """Peak bytes of a whole exact run (:func:`required_bytes` of the ansatz ``kind``, default
+        dtype and engine: optimisation and read-out) and why it is refused when ``available``
+        bytes are too few. A QAOA ansatz runs on the in-house engine; "circuit" and "pauli"
+        kinds run through Aer's statevector."""
+        memory = required_bytes(n_qubits, kind=kind)
         if available is None or memory <= available:
             return memory, ""
         return memory, (
@@ -63,13 +65,14 @@ class ExactBackend(Backend):
         )
 
     def check(self, ansatz: Ansatz) -> None:
-        """ResourceError with n, required and available bytes when the state won't fit."""
+        """ResourceError with n, required and available bytes when a whole run of the ansatz
+        (:func:`required_bytes`: its kind, this dtype and engine) won't fit."""
         check_memory(
             ansatz.n_qubits,
             self.dtype,
             choose_engine(self.engine, ansatz.n_qubits),
             self.max_bytes,
-            ansatz.kind != "qaoa",
+            ansatz.kind,
         )
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
@@ -83,15 +86,13 @@ class ExactBackend(Backend):
             block_bits=self.block_bits,
         )
 
-    def distribution(
-        self,
-        ansatz: Ansatz,
-        params: np.ndarray,
-        *,
-        shots: int | None = None,
-        seed: int | None = None,
-    ) -> Distribution:
-        """Exact probabilities of all 2ⁿ states, or ``shots`` samples (default_rng(seed))."""
+    def probabilities(
+        self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None
+    ) -> np.ndarray:
+        """The exact distribution as one float64 vector indexed by basis state: what
+        :meth:`distribution` returns without its 2ⁿ states array. Written over the simulated
+        state's buffer (:func:`~.readout.probabilities_in_place`), so it costs no memory beyond
+        the state; ``seed`` is ignored (nothing is sampled)."""
         state = simulate(
             ansatz,
             params,
@@ -100,21 +101,36 @@ class ExactBackend(Backend):
             max_bytes=self.max_bytes,
             block_bits=self.block_bits,
         )
-        probs = probabilities(state, choose_engine(self.engine, ansatz.n_qubits))
-        del state
+        return probabilities_in_place(state, choose_engine(self.engine, ansatz.n_qubits))
+
+    def distribution(
+        self,
+        ansatz: Ansatz,
+        params: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed: int | None = None,
+    ) -> Distribution:
+        """Exact probabilities of all 2ⁿ states, or ``shots`` samples (default_rng(seed); the
+        draws of ``Generator.choice``, without its 2ⁿ cumulative array)."""
+        probs = self.probabilities(ansatz, params)
         if shots is None:
             return Distribution(states=np.arange(probs.size), probs=probs, exact=True)
         if shots < 1:
             raise ValueError(f"shots must be >= 1, got {shots}")
         probs /= probs.sum()
-        samples = np.random.default_rng(seed).choice(probs.size, size=int(shots), p=probs)
+        samples = sample_indices(probs, int(shots), np.random.default_rng(seed))
+        del probs
         states, counts = np.unique(samples, return_counts=True)
         return Distribution(states=states, probs=counts / shots, exact=False, shots=int(shots))
 
     def statevector(self, ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray) -> np.ndarray:
-        """The state of a circuit ansatz at ``params`` (Aer statevector), memory-checked."""
-        check_memory(ansatz.n_qubits, self.dtype, "numpy", self.max_bytes, True)
-        return circuit_state(ansatz, np.asarray(params, dtype=float).ravel(), self.dtype)
+        """The state of a circuit ansatz at ``params`` (Aer statevector), memory-checked; a
+        complex64 state is copied out of Aer's buffer (8 rather than 16 bytes per amplitude
+        held while PCE and QRAO work on it)."""
+        check_simulation(ansatz.n_qubits, self.dtype, "numpy", self.max_bytes, ansatz.kind)
+        state = circuit_state(ansatz, np.asarray(params, dtype=float).ravel(), self.dtype)
+        return state.copy() if state.base is not None and state.dtype == np.complex64 else state
 
     def pauli_expectations(
         self, ansatz: PauliAnsatz, params: np.ndarray, *, seed: int | None = None
@@ -124,7 +140,7 @@ class ExactBackend(Backend):
         cache = ansatz_cache(ansatz)
         if cache.get("pauli_groups_of") is not ansatz.paulis:
             cache.update(pauli_groups=pauli_groups(ansatz.paulis), pauli_groups_of=ansatz.paulis)
-        return pauli_expectations(state, ansatz.paulis, cache["pauli_groups"])
+        return pauli_expectations(state, ansatz.paulis, cache["pauli_groups"], overwrite=True)
 
     def sample_circuits(
         self, circuits: list, *, shots: int, seed: int | None = None
@@ -134,8 +150,11 @@ class ExactBackend(Backend):
         out = []
         for qc in circuits:
             state = self.statevector(CircuitAnsatz(qubo=None, qc=qc), np.zeros(0))
-            probs = probabilities(state, "numpy")
-            draws = rng.choice(probs.size, size=int(shots), p=probs / probs.sum())
+            probs = probabilities_in_place(state, "numpy")
+            del state
+            probs /= probs.sum()
+            draws = sample_indices(probs, int(shots), rng)
+            del probs
             states, counts = np.unique(draws, return_counts=True)
             out.append(Distribution(states, counts / shots, exact=False, shots=int(shots)))
         return out

@@ -24,6 +24,7 @@ from qbench.hardware.exact.kernels import (
     phase_kernel,
     probabilities_kernel,
 )
+from qbench.hardware.exact.readout import narrow_in_place
 from qbench.hardware.exact.schedule import (
     BLOCK_BITS,
     make_pass,
@@ -139,32 +140,113 @@ def probabilities(state: np.ndarray, engine: str | None = None) -> np.ndarray:
 # memory model
 # ---------------------------------------------------------------------------------------------
 
+#: what a run's objective reads: the expectation (qaoa, vqe; PCE and QRAO read Pauli estimates)
+#: or CVaR (cvar_qaoa, cvar_vqe), which keeps the energies' sort order through the whole run
+OBJECTIVES = ("expectation", "cvar")
+
+#: bytes per amplitude of a whole variational run on the exact backend — the optimisation, every
+#: objective evaluation and the read-out (``Run.finish``; PCE's and QRAO's Pauli estimates and
+#: decoding) — by (ansatz kind, objective, state dtype, engine): the net peak measured at the
+#: largest n (24; 22 for the numpy engine and QRAO) with ``benchmarks/memory_peak.py``
+#: (tracemalloc and the resident set's high-water mark in a fresh process), plus 1 byte,
+#: rounded up; a kind's entry is its largest solver's (QRAO's for "pauli"). Measured bytes per
+#: amplitude (before → after the lean read-out; complex128 / complex64):
+#:
+#: ========================  ================  ================
+#: run                       before            after
+#: ========================  ================  ================
+#: qaoa (numba)              56.0 / 56.0       20.0 / 20.0
+#: cvar_qaoa (numba)         64.1 / 64.1       28.1 / 20.2
+#: qaoa (numpy engine)       56.0 / 56.0       32.3 / 32.3
+#: cvar_qaoa (numpy engine)  64.4 / 64.4       29.1 / 29.1
+#: vqe (Aer state)           40.1 / 40.2       28.0 / 28.0
+#: cvar_vqe (Aer state)      64.2 / 64.2       28.0 / 28.0
+#: pce (Aer state)           64.1 / 56.1       40.3 / 32.3
+#: qrao (Aer state)          64.3 / 64.3       57.4 / 65.4
+#: ========================  ================  ================
+#:
+#: Where it comes from (S = 16 complex128, 8 complex64): qaoa — the state during the
+#: optimisation, then |ψ|² written over it, then the cost vector built beside the probabilities
+#: (8 + 8 + 4 work); cvar_qaoa — the cost vector (8) and its int32 order (4) kept while every
+#: evaluation simulates a state (S + 12); the numpy engine computes in complex128 whatever the
+#: dtype (S = 16); circuits — Aer's complex128 state (16, which the probabilities overwrite),
+#: beside the cost vector and order; pce — Aer's state, one rotated complex128 copy and |ψ|²
+#: (16 + 16 + 8); qrao — its magic rounding's collapsed half-states beside Aer's state.
+RUN_BYTES_PER_AMPLITUDE: dict[tuple[str, str, str, str], int] = {
+    **{("qaoa", "expectation", dt, "numba"): 21 for dt in DTYPES},
+    ("qaoa", "cvar", "complex128", "numba"): 30,
+    ("qaoa", "cvar", "complex64", "numba"): 22,
+    **{("qaoa", "expectation", dt, "numpy"): 34 for dt in DTYPES},
+    **{("qaoa", "cvar", dt, "numpy"): 31 for dt in DTYPES},
+    **{("circuit", o, dt, "aer"): 29 for o in OBJECTIVES for dt in DTYPES},
+    **{("pauli", o, "complex128", "aer"): 59 for o in OBJECTIVES},
+    **{("pauli", o, "complex64", "aer"): 67 for o in OBJECTIVES},
+}
+
+#: bytes a run needs beyond its 2ⁿ arrays (Python objects, the transpiled circuit, Pauli lists,
+#: numba's and Aer's per-thread buffers): 1.5–4 MB measured at n = 18
+RUN_FIXED_BYTES = 4 << 20
+
 
 def state_bytes(n: int, dtype: str | np.dtype | type = np.complex128) -> int:
     """Bytes of one 2ⁿ statevector."""
     return (1 << n) * as_dtype(dtype).itemsize
 
 
+def simulation_bytes(
+    n: int,
+    dtype: str | np.dtype | type = np.complex128,
+    engine: str | None = None,
+    kind: str = "qaoa",
+) -> int:
+    """Bytes one evaluation allocates beyond what the run already holds: what ``simulate``,
+    ``energy`` and ``ExactBackend.statevector`` check before each evaluation (the cached cost
+    vector checks itself when built, the whole run is checked up front by
+    :func:`check_memory`).
+
+    numba QAOA: the state (S·2ⁿ). numpy QAOA: a complex128 state (that engine computes in
+    double whatever the dtype) and |ψ|² for the energy (24·2ⁿ). A circuit: Aer's complex128
+    state, which a complex64 state and the probabilities overwrite (16·2ⁿ), plus |ψ|² for an
+    energy on the numpy engine (8·2ⁿ). Pauli estimates: Aer's state, the complex64 copy when
+    that is the dtype, one rotated complex128 copy and |ψ|² (40·2ⁿ; 48 in complex64).
+    """
+    size = 1 << n
+    narrow = as_dtype(dtype) == np.complex64
+    if kind == "pauli":
+        return (40 + 8 * narrow) * size
+    numpy_engine = choose_engine(engine, n) == "numpy"
+    if kind != "qaoa":
+        return (16 + 8 * numpy_engine) * size
+    return 24 * size if numpy_engine else state_bytes(n, dtype)
+
+
 def required_bytes(
     n: int,
     dtype: str | np.dtype | type = np.complex128,
     engine: str | None = None,
-    circuit: bool = False,
+    kind: str = "qaoa",
+    objective: str | None = None,
 ) -> int:
-    """Peak bytes of one evaluation or exact distribution (measured peaks, not a guess).
+    """Peak bytes of a whole variational run of an n-qubit ``kind`` ansatz — optimisation and
+    read-out, measured, not a guess: :data:`RUN_BYTES_PER_AMPLITUDE` · 2ⁿ +
+    :data:`RUN_FIXED_BYTES`.
 
-    numba: the state plus 16·2ⁿ for an exact distribution (float64 probabilities + int64
-    states); numpy: the state, the float64 cost vector, and temporaries up to twice the state
-    (the phase factor array and the butterfly half-copies), or the distribution arrays.
-    A circuit ansatz (Aer) adds Aer's own complex128 state and the returned copy (32·2ⁿ).
+    ``objective`` ("expectation" or "cvar") picks the run's objective; None (what the backends'
+    checks and dry runs use: they are not told the objective) takes the larger, so a CVaR run
+    of the same ansatz kind fits too. complex128 QAOA: 21 bytes per amplitude for the
+    expectation, 30 for CVaR; complex64: 21 and 22.
     """
-    size = 1 << n
-    sb = state_bytes(n, dtype)
-    if circuit:
-        return 32 * size + required_bytes(n, dtype, engine)
-    if choose_engine(engine) == "numba":
-        return sb + 16 * size
-    return sb + 8 * size + max(2 * sb, 16 * size)
+    dt = as_dtype(dtype).name
+    how = choose_engine(engine, n) if kind == "qaoa" else "aer"
+    objectives = OBJECTIVES if objective is None else (objective,)
+    per = max(RUN_BYTES_PER_AMPLITUDE[kind, o, dt, how] for o in objectives)
+    return per * (1 << n) + RUN_FIXED_BYTES
+
+
+def _describe(n: int, dtype: str | np.dtype | type, engine: str | None, kind: str) -> str:
+    """The run described in memory errors: "exact simulation of n=… qubits (…)"."""
+    how = f"{choose_engine(engine, n)} engine" if kind == "qaoa" else "Aer statevector"
+    return f"exact simulation of n={n} qubits ({as_dtype(dtype).name} state, {how})"
 
 
 def check_memory(
@@ -172,15 +254,29 @@ def check_memory(
     dtype: str | np.dtype | type = np.complex128,
     engine: str | None = None,
     max_bytes: int | None = None,
-    circuit: bool = False,
+    kind: str = "qaoa",
 ) -> None:
-    """ResourceError (n, required and available bytes) when an n-qubit simulation won't fit."""
+    """ResourceError (n, required and available bytes) when a whole n-qubit run of a ``kind``
+    ansatz (:func:`required_bytes`) won't fit: what a backend checks before a run starts."""
     require_memory(
-        f"exact simulation of n={n} qubits ({as_dtype(dtype).name} state, "
-        f"{choose_engine(engine, n)} engine)",
-        required_bytes(n, dtype, engine, circuit),
+        f"{_describe(n, dtype, engine, kind)}, a whole {kind} run",
+        required_bytes(n, dtype, engine, kind),
         max_bytes,
     )
+
+
+def check_simulation(
+    n: int,
+    dtype: str | np.dtype | type = np.complex128,
+    engine: str | None = None,
+    max_bytes: int | None = None,
+    kind: str = "qaoa",
+) -> None:
+    """ResourceError when one simulation (:func:`simulation_bytes`) won't fit in what is
+    available now: checked before every evaluation, when the run's own cached arrays (cost
+    vector, energy order) already hold their share and are no longer "available"."""
+    required = simulation_bytes(n, dtype, engine, kind)
+    require_memory(_describe(n, dtype, engine, kind), required, max_bytes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +343,9 @@ def _simulate_numba_layers(
 def circuit_state(
     ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray, dtype: np.dtype
 ) -> np.ndarray:
-    """Aer statevector of the bound circuit (transpiled once per ansatz, cached)."""
+    """Aer statevector of the bound circuit (transpiled once per ansatz, cached), in Aer's own
+    buffer: complex128 as returned, complex64 rounded over the buffer's first half
+    (:func:`~.readout.narrow_in_place`), so no second state-sized array is allocated."""
     qc = ansatz.circuit()
     if params.size != qc.num_parameters:
         raise ValueError(f"expected {qc.num_parameters} parameters, got {params.size}")
@@ -262,8 +360,8 @@ def circuit_state(
         cache.update(circuit=qc, sim=sim, transpiled=transpile(saved, sim))
     tqc = cache["transpiled"]
     bound = tqc.assign_parameters(params) if tqc.num_parameters else tqc
-    data = cache["sim"].run(bound).result().get_statevector()
-    return np.ascontiguousarray(np.asarray(data), dtype=dtype)
+    data = np.ascontiguousarray(np.asarray(cache["sim"].run(bound).result().get_statevector()))
+    return narrow_in_place(data) if dtype == np.complex64 else data
 
 
 def simulate(
@@ -278,7 +376,7 @@ def simulate(
     """The statevector of the ansatz at ``params`` (qiskit bit order), checked for memory first."""
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
-    check_memory(ansatz.n_qubits, dtype, engine, max_bytes, isinstance(ansatz, CircuitAnsatz))
+    check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, CircuitAnsatz):
         return circuit_state(ansatz, params, dtype)
     if engine == "numba":
@@ -298,7 +396,7 @@ def energy(
     """⟨ψ(params)|C|ψ(params)⟩ including the constant; numba fuses it into the last pass."""
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
-    check_memory(ansatz.n_qubits, dtype, engine, max_bytes, isinstance(ansatz, CircuitAnsatz))
+    check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, QAOAAnsatz) and engine == "numba":
         return float(_simulate_numba(ansatz, params, dtype, True, block_bits)[1])
     if isinstance(ansatz, CircuitAnsatz):
