@@ -7,13 +7,20 @@ message, never deep inside a run. A parameter's type is a Python type (``int``, 
 ``str``, ``bool``, ``dict``), a union (:class:`OneOf`, e.g. ``"auto" | "tight" | number``) or a
 list (:class:`ListOf`, e.g. a comma list of angles); :meth:`Component.parse_params` turns raw
 text or TOML values into those types once, and components receive parsed values.
+
+Names and words are forgiving where that cannot change a result and strict where it could: a
+value matching one of a parameter's choices but for case (``optimizer=cobyla``) is that choice,
+in its declared spelling (so run ids, which hash the parsed values, do not change), while an
+unknown value, parameter name or registry name is refused with the allowed ones and, when one
+is close (:func:`difflib.get_close_matches`), "did you mean 'X'?".
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -26,6 +33,25 @@ T = TypeVar("T")
 NULL_WORDS = ("none", "null", "")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def closest(word: Any, options: Iterable[Any]) -> str | None:
+    """The option (as text) closest to ``word`` by :func:`difflib.get_close_matches`, compared
+    case-insensitively; None when none is close or ``word`` is not text."""
+    if not isinstance(word, str):
+        return None
+    spelled: dict[str, str] = {}
+    for option in options:
+        spelled.setdefault(str(option).lower(), str(option))
+    found = difflib.get_close_matches(word.strip().lower(), list(spelled), n=1)
+    return spelled[found[0]] if found else None
+
+
+def did_you_mean(word: Any, options: Iterable[Any]) -> str:
+    """``"; did you mean 'X'?"`` with the option :func:`closest` to ``word``, or "" when none is
+    close: the tail of the messages refusing an unknown name or value."""
+    match = closest(word, options)
+    return "" if match is None else f"; did you mean {match!r}?"
 
 
 def describe(kind: Any) -> str:
@@ -103,6 +129,10 @@ class OneOf:
                 continue
         raise ValueError(raw)
 
+    def words(self) -> list[str]:
+        """The literal words among the alternatives (what a "did you mean" can suggest)."""
+        return [alt for alt in self.alternatives if isinstance(alt, str)]
+
 
 @dataclass(frozen=True)
 class ListOf:
@@ -166,15 +196,34 @@ class Param:
         if self.bounds is not None:
             interval(self.bounds)  # a malformed declaration fails at import
 
+    def choice(self, raw: Any) -> tuple[Any, ...]:
+        """``(the choice raw names,)``: ``raw`` itself when it is one of :attr:`choices`, else
+        the one text choice equal to it but for case and surrounding blanks (``"cobyla"`` names
+        ``"COBYLA"``); ``()`` when it names none (or several)."""
+        if self.choices is None:
+            return ()
+        try:
+            if raw in self.choices:
+                return (raw,)
+        except TypeError:  # unhashable values are compared by == only; nothing to match
+            return ()
+        if not isinstance(raw, str):
+            return ()
+        word = raw.strip().lower()
+        same = [c for c in self.choices if isinstance(c, str) and c.lower() == word]
+        return (same[0],) if len(same) == 1 else ()
+
     def coerce(self, raw: Any, owner: str) -> Any:
-        """Turn a CLI/TOML value into this parameter's type, or raise ConfigError naming it."""
+        """Turn a CLI/TOML value into this parameter's type, or raise ConfigError naming it;
+        a choice given in another case comes back in its declared spelling."""
         if raw is None:
             return None
+        chosen = self.choice(raw)
         try:
             if self.type is bool:
                 value = parse_bool(raw)
-            elif self.choices is not None and raw in self.choices:
-                value = raw  # e.g. the choice "none", not the null value
+            elif chosen:
+                value = chosen[0]  # e.g. the choice "none", not the null value
             elif isinstance(raw, str) and raw.strip().lower() in NULL_WORDS:
                 value = None
             elif self.type in (int, float):
@@ -183,8 +232,10 @@ class Param:
                 value = self.type(raw)
         except (TypeError, ValueError):
             if isinstance(self.type, OneOf | ListOf | Positive):
+                words = self.type.words() if isinstance(self.type, OneOf) else []
                 raise ConfigError(
                     f"{owner}: {self.name} must be {describe(self.type)}, got {raw!r}"
+                    f"{did_you_mean(raw, words)}"
                 ) from None
             raise ConfigError(
                 f"{owner}: parameter {self.name}={raw!r} is not a valid {describe(self.type)}"
@@ -192,7 +243,7 @@ class Param:
         if self.choices is not None and value not in self.choices:
             raise ConfigError(
                 f"{owner}: parameter {self.name}={raw!r} not allowed; "
-                f"allowed: {', '.join(map(str, self.choices))}"
+                f"allowed: {', '.join(map(str, self.choices))}{did_you_mean(raw, self.choices)}"
             )
         if self.bounds is not None and not self.within(value):
             raise ConfigError(
@@ -240,25 +291,43 @@ class Component:
 
 
 def parse_params(params: tuple[Param, ...], raw: dict[str, Any], owner: str) -> dict[str, Any]:
-    """Validate and coerce ``raw`` against declared ``params`` (ConfigError naming ``owner``
-    and the allowed names); defaults fill in the rest."""
+    """Validate and coerce ``raw`` against declared ``params`` (ConfigError naming ``owner``,
+    the allowed names and the closest to each unknown one); defaults fill in the rest. Names
+    are exact (``maxIter`` is refused, with "did you mean 'maxiter'?")."""
     known = {p.name: p for p in params}
-    unknown = sorted(set(raw) - set(known))
+    unknown = sorted(set(raw) - set(known), key=str)
     if unknown:
         allowed = ", ".join(sorted(known)) or "(none)"
-        raise ConfigError(f"{owner}: unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}")
+        raise ConfigError(
+            f"{owner}: unknown parameter(s) {', '.join(map(str, unknown))}; allowed: {allowed}"
+            f"{_suggestions(unknown, known)}"
+        )
     out = {p.name: p.default for p in params}
     for key, value in raw.items():
         out[key] = known[key].coerce(value, owner)
     return out
 
 
+def _suggestions(unknown: list[Any], known: Iterable[str]) -> str:
+    """The "did you mean" tail for unknown names: ``; did you mean 'maxiter'?`` for one,
+    ``; did you mean 'maxiter' for 'maxiters', 'shots' for 'shot'?`` for several."""
+    known = list(known)
+    if len(unknown) == 1:
+        return did_you_mean(unknown[0], known)
+    pairs = [(closest(name, known), name) for name in unknown]
+    hints = [f"{match!r} for {str(name)!r}" for match, name in pairs if match is not None]
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
 def lookup(registry: Mapping[str, T], name: str, what: str, also: tuple[str, ...] = ()) -> T:
     """The entry of a component registry called ``name``, or ConfigError ``unknown <what>
     'name'; allowed: ...`` listing ``also`` (words accepted elsewhere, e.g. "none") and the
-    registered names."""
+    registered names, plus "did you mean 'X'?" when one is close. Names are exact: a run
+    records the name it was given, so ``QAOA`` is refused ("did you mean 'qaoa'?")."""
     try:
         return registry[name]
     except (KeyError, TypeError):
-        allowed = ", ".join([*also, *sorted(registry)])
-        raise ConfigError(f"unknown {what} {name!r}; allowed: {allowed}") from None
+        names = [*also, *sorted(registry)]
+        raise ConfigError(
+            f"unknown {what} {name!r}; allowed: {', '.join(names)}{did_you_mean(name, names)}"
+        ) from None

@@ -10,7 +10,16 @@ import pytest
 from qbench.encoders import ENCODERS
 from qbench.errors import ConfigError
 from qbench.hardware import BACKENDS, FAMILIES, parse_backend_options
-from qbench.params import ListOf, OneOf, Param, Positive, lookup, parse_params
+from qbench.params import (
+    ListOf,
+    OneOf,
+    Param,
+    Positive,
+    closest,
+    did_you_mean,
+    lookup,
+    parse_params,
+)
 from qbench.pipeline import prepare
 from qbench.preprocessing import PREPROCESSORS
 from qbench.problems import PROBLEMS, generate
@@ -133,3 +142,91 @@ def test_cross_parameter_checks_name_the_component():
         qaoa.parse_params({"init": "fixed", "gammas": "0.1"})
     with pytest.raises(ConfigError, match="solver 'sa': need beta_min <= beta_max"):
         get_solver("sa").parse_params({"beta_min": "3", "beta_max": "1"})
+
+
+# -- choices in any case, "did you mean" for near misses -----------------------------------------
+
+
+def test_choices_match_case_insensitively_and_come_back_canonical():
+    optimizer = Param("optimizer", str, "COBYLA", "", ("COBYLA", "Powell", "L-BFGS-B"))
+    assert optimizer.coerce("cobyla", "o") == "COBYLA"
+    assert optimizer.coerce(" powell ", "o") == "Powell"
+    assert optimizer.coerce("l-bfgs-b", "o") == "L-BFGS-B"
+    scale = Param("scale", str, "mean", "", ("mean", "none"))
+    assert scale.coerce("None", "o") == "none"  # the choice, not the null value
+    assert scale.coerce("none", "o") == "none" and scale.coerce(None, "o") is None
+    level = Param("level", int, 1, "", (0, 1, 2, 3))
+    assert level.coerce("2", "o") == 2 and level.coerce(3, "o") == 3
+    with pytest.raises(ConfigError, match=r"level='4' not allowed; allowed: 0, 1, 2, 3$"):
+        level.coerce("4", "o")
+    twins = Param("t", str, "a", "", ("a", "A"))  # an exact match decides; else ambiguous
+    assert twins.coerce("A", "o") == "A" and twins.coerce("a", "o") == "a"
+
+
+def test_a_choice_in_another_case_keeps_the_run_id():
+    spelled = {"optimizer": "cobyla", "init": "RAMP"}
+    canonical = {"optimizer": "COBYLA", "init": "ramp"}
+    a, b = prepare("1tc.8", "qaoa", spelled), prepare("1tc.8", "qaoa", canonical)
+    assert a.solver_params == b.solver_params and a.run_id == b.run_id
+    assert a.run_id == prepare("1tc.8", "qaoa").run_id  # both are the defaults
+    assert prepare("pet3", "mip", {"engine": "HiGHS"}).solver_params["engine"] == "highs"
+
+
+def test_unknown_values_are_refused_with_a_suggestion():
+    with pytest.raises(ConfigError) as err:
+        get_solver_params("qaoa", {"optimizer": "cobila"})
+    assert str(err.value) == (
+        "solver 'qaoa': parameter optimizer='cobila' not allowed; "
+        "allowed: COBYLA, Powell, Nelder-Mead, L-BFGS-B, SPSA; did you mean 'COBYLA'?"
+    )
+    with pytest.raises(ConfigError, match=r"allowed: cbc, highs; did you mean 'highs'\?$"):
+        get_solver_params("mip", {"engine": "hihgs"})
+    with pytest.raises(ConfigError, match=r"allowed: cbc, highs$"):  # nothing close
+        get_solver_params("mip", {"engine": "gurobi"})
+    penalty = Param("penalty", OneOf("auto", "tight", Positive()), "auto", "")
+    with pytest.raises(ConfigError, match=r"got 'atuo'; did you mean 'auto'\?$"):
+        penalty.coerce("atuo", "encoder 'qubo'")
+
+
+def test_unknown_parameter_names_are_refused_with_a_suggestion():
+    maxiter, shots = Param("maxiter", int, 1, ""), Param("shots", int, 1, "")
+    with pytest.raises(ConfigError) as err:
+        parse_params((maxiter, shots), {"maxiters": 3}, "solver 'x'")
+    assert str(err.value) == (
+        "solver 'x': unknown parameter(s) maxiters; allowed: maxiter, shots; "
+        "did you mean 'maxiter'?"
+    )
+    with pytest.raises(ConfigError, match=r"did you mean 'maxiter' for 'maxiters', 'shots' for"):
+        parse_params((maxiter, shots), {"maxiters": 3, "shot": 1, "zzz": 0}, "o")
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) MaxIter; .*'maxiter'\?$"):
+        parse_params((maxiter, shots), {"MaxIter": 3}, "o")  # names are exact
+    with pytest.raises(ConfigError, match=r"allowed: maxiter, shots$"):
+        parse_params((maxiter, shots), {"zzz": 0}, "o")
+
+
+def test_registry_lookups_suggest_the_closest_name():
+    from qbench.solvers import get_solver
+
+    with pytest.raises(ConfigError, match=r"unknown solver 'qoaa'; allowed: .*did you mean 'qaoa'"):
+        get_solver("qoaa")
+    with pytest.raises(ConfigError, match=r"unknown solver 'QAOA'; .*did you mean 'qaoa'\?$"):
+        get_solver("QAOA")
+    with pytest.raises(ConfigError, match=r"unknown thing 'nome'; allowed: none, a; did you mean"):
+        lookup({"a": 1}, "nome", "thing", also=("none",))
+    with pytest.raises(ConfigError, match=r"unknown thing \['a'\]; allowed: a$"):
+        lookup({"a": 1}, ["a"], "thing")  # unhashable: refused, nothing suggested
+
+
+def test_closest_compares_case_insensitively_and_ignores_non_text():
+    assert closest("Qoaa", ["qaoa", "vqe"]) == "qaoa"
+    assert closest("POWEL", ["COBYLA", "Powell"]) == "Powell"
+    assert closest(3, ["3"]) is None and closest("zzz", ["qaoa"]) is None
+    assert did_you_mean("mipp", ["mip"]) == "; did you mean 'mip'?"
+    assert did_you_mean("magic", ["mip", "sa"]) == ""
+
+
+def get_solver_params(name: str, raw: dict) -> dict:
+    """The solver's parsed parameters (ConfigError on a bad one)."""
+    from qbench.solvers import get_solver
+
+    return get_solver(name).parse_params(raw)
