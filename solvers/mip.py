@@ -40,6 +40,12 @@ its process as it finds them, so a killed run still reports the best solution (s
 "feasible") and bound it reached; a killed CBC leaves its bound in its log, but no solution.
 Without a time limit HiGHS runs in this process.
 
+Output. No engine writes to stdout, which belongs to qbench's own output (``--json`` lines):
+CBC's log goes to a file, HiGHS's child process has its stdout on /dev/null, and HiGHS in this
+process runs with file descriptor 1 pointed at /dev/null (:func:`_c_stdout_to`: HiGHS prints its
+banner from C when a ``Highs`` object is made, before any option can silence it). With
+``msg=true`` each engine's log goes to stderr instead.
+
 Coefficient limits. Both engines work in float64 with absolute tolerances, and past some
 magnitude they answer wrongly rather than fail: on always-feasible knapsacks CBC reported
 "infeasible" for profits near 1e15 and proved wrong optima ("optimal", 0.1–1 % short) for weights
@@ -55,16 +61,19 @@ repair of all zeros, or all zeros / all ones of a program): if one exists the st
 from __future__ import annotations
 
 import bisect
+import contextlib
+import ctypes
 import inspect
 import json
 import math
+import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -677,7 +686,7 @@ def _run_cbc(mip: _Mip, opts: _Options, deadline: float | None) -> _Run:
         if not killed and solution.exists():
             header, values = _read_cbc_solution(solution, mip.size()[0])
     if opts.msg:
-        print(log)
+        print(log, file=sys.stderr, flush=True)
     bound = _cbc_bound(log, mip.sense)
     word = header.split(" ", 1)[0]
     if killed or values is None:
@@ -776,6 +785,44 @@ def _highs_solve(model: dict, settings: dict, emit: Callable[[dict], None]) -> N
     emit({"status": highs.getModelStatus().name, "bound": float(info.mip_dual_bound), "x": x})
 
 
+#: the file descriptor of stderr, where an engine's log goes with ``msg=true``
+_STDERR_FD = 2
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (HiGHS writes through them from C): text still
+    buffered when file descriptor 1 is restored would land on the real stdout."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def _c_stdout_to(target: int | None) -> Iterator[None]:
+    """Point file descriptor 1 at ``target`` (a descriptor; None: /dev/null) for the block, so
+    what C code writes to stdout (HiGHS's banner and log) stays off qbench's own output;
+    ``sys.stdout`` redirection would not see it. Python's and C's buffers are flushed on both
+    sides of the switch, so nothing crosses it. Nothing is redirected where descriptor 1 is not
+    open."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    sink = os.open(os.devnull, os.O_WRONLY) if target is None else target
+    try:
+        _flush_c_stdio()
+        os.dup2(sink, 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+        if target is None:
+            os.close(sink)
+
+
 def _highs_main(folder: str) -> None:
     """The child process's entry: solve ``folder``/model.npz with settings.json, writing each
     record of :func:`_highs_solve` as a JSON line to records.jsonl as soon as it is found."""
@@ -838,7 +885,7 @@ def _highs_child(
         with open(folder / "stderr.txt", "w") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-c", source, str(folder)],
-                stdout=None if settings["msg"] else subprocess.DEVNULL,
+                stdout=_STDERR_FD if settings["msg"] else subprocess.DEVNULL,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
             )
@@ -888,7 +935,8 @@ def _run_highs(mip: _Mip, opts: _Options, deadline: float | None) -> _Run:
     message = ""
     if deadline is None:
         child = _Child([])
-        _highs_solve(model, settings, child.records.append)
+        with _c_stdout_to(_STDERR_FD if opts.msg else None):
+            _highs_solve(model, settings, child.records.append)
     else:
         left = deadline - start
         checkpoint = start + left / 2 if left >= _PRESOLVE_GUARD_S else None

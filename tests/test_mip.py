@@ -501,3 +501,66 @@ def test_parameters_declare_their_ranges() -> None:
     for key, value in (("gap_rel", -1), ("threads", 0), ("time_limit", float("nan"))):
         with pytest.raises(ConfigError, match=key):
             mip.solve(problem, **{key: value})
+
+
+# ----------------------------------------------------------------------------- output
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("time_limit", [None, 30.0])
+def test_engines_write_nothing_to_stdout(
+    engine: str, time_limit: float | None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """HiGHS prints its banner from C when a Highs object is made (in this process without a
+    time limit, in a child with one): stdout, captured at the descriptor, must stay empty."""
+    from qbench.solvers import get_solver
+
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet3.dat")
+    capfd.readouterr()
+    result = get_solver("mip").solve(problem, engine=engine, time_limit=time_limit)
+    out, err = capfd.readouterr()
+    assert result.status == "optimal" and result.objective == 4015
+    assert out == "" and "HiGHS" not in err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("time_limit", [None, 30.0])
+def test_msg_sends_the_engine_log_to_stderr(
+    engine: str, time_limit: float | None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    problem = MDKP.read(INSTANCES / "mdkp" / "pet3.dat")
+    capfd.readouterr()
+    result = mip.solve(problem, engine=engine, time_limit=time_limit, msg=True)
+    out, err = capfd.readouterr()
+    assert result.status == "optimal" and out == ""
+    assert ("MIP has" if engine == "highs" else "Cbc") in err
+
+
+def test_json_output_with_highs_is_only_the_json_line(capfd: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from qbench.cli import main
+
+    for extra in ([], ["--set", "time_limit=30"]):
+        capfd.readouterr()
+        code = main(["solve", "pet3", "--set", "engine=highs", "--json", *extra])
+        out, _ = capfd.readouterr()
+        lines = out.splitlines()
+        assert code == 0 and len(lines) == 1 and out.endswith("\n"), out
+        assert json.loads(lines[0])["objective"] == 4015
+
+
+def test_json_output_of_a_fresh_process_is_only_the_json_line() -> None:
+    """HiGHS prints its banner once per process at most, so a test process that already ran it
+    proves little: a fresh ``qbench solve --json`` with HiGHS in-process prints one line."""
+    import json
+    import subprocess
+
+    argv = ["solve", "pet3", "--set", "engine=highs", "--json"]
+    code = f"import sys; from qbench.cli import main; sys.exit(main({argv!r}))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["objective"] == 4015, proc.stdout
