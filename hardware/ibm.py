@@ -128,8 +128,10 @@ class DeviceBackend(Backend):
         method = resolve_method("automatic", n_qubits)
         memory = noisy_bytes(n_qubits, method)
         if available is not None and memory > available:
-            needs = format_bytes(memory)
-            return memory, f"noisy {method} simulation of {n_qubits} qubits needs {needs}"
+            return memory, (
+                f"noisy {method} simulation of {n_qubits} qubits needs {format_bytes(memory)} "
+                f"but {format_bytes(available)} are available; use fewer qubits"
+            )
         return memory, ""
 
     @classmethod

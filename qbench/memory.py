@@ -23,32 +23,55 @@ def available_memory() -> int | None:
 
 
 def require_memory(what: str, required: int, max_bytes: int | None = None, hint: str = "") -> None:
-    """ResourceError "<what> needs N bytes but <limit> is M bytes" when ``required`` won't fit.
+    """ResourceError "<what> needs 1.5 GiB (N bytes) but <limit> is 1 GiB (M bytes)" when
+    ``required`` won't fit (both counts as :func:`format_bytes` writes them).
 
     The limit is ``max_bytes`` when given, else the memory available now (MemAvailable).
     """
     available = available_memory() if max_bytes is None else int(max_bytes)
     if available is not None and required > available:
         source = "max_bytes" if max_bytes is not None else "available memory (MemAvailable)"
-        raise ResourceError(
-            f"{what} needs {required:,} bytes but {source} is {available:,} bytes{hint}"
-        )
+        needs, limit = format_bytes(required), format_bytes(available)
+        raise ResourceError(f"{what} needs {needs} but {source} is {limit}{hint}")
 
 
-def format_bytes(n: int) -> str:
-    """Human-readable byte count in binary units ("1.5 GiB", "512 bytes"); counts beyond a
-    million EiB are written in scientific notation ("1.2e+25 bytes")."""
-    for unit, size in (
-        ("EiB", 1 << 60),
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-    ):
+#: binary units from the largest down: (name, bytes)
+_UNITS = (
+    ("EiB", 1 << 60),
+    ("PiB", 1 << 50),
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+)
+#: below this (1 TiB) the exact count follows the human one in parentheses; from it on the count
+#: is an estimate whose last digits mean nothing, and too long to read
+EXACT_BELOW = 1 << 40
+#: from this count on (1024 EiB) scientific notation, as the binary units beyond are little known
+SCIENTIFIC_FROM = 1 << 70
+
+
+def format_bytes(n: int, short: bool = False) -> str:
+    """A byte count as every message and table of qbench states it, by one rule:
+
+    - below 1 KiB the exact count: ``"512 bytes"``;
+    - up to 1024 EiB binary units with 3 significant digits (``"1.5 GiB"``, ``"32 EiB"``),
+      followed, below 1 TiB and unless ``short``, by the exact count in parentheses:
+      ``"1.5 GiB (1,610,612,736 bytes)"``;
+    - from 1024 EiB on scientific notation: ``"1.18e+21 bytes"``.
+
+    ``short`` is for columns where space is short (the dry-run table's ``memory``).
+    """
+    n = int(n)
+    if n >= SCIENTIFIC_FROM:
+        return f"{n:.3g} bytes"
+    for unit, size in _UNITS:
         if n >= size:
             value = n / size
-            return f"{value:.3g} {unit}" if value < 1e6 else f"{n:.3g} bytes"
-    return f"{n} bytes"
+            # 3 significant digits, but never "1e+03": 999.5 to 1023.9 are written whole
+            human = f"{value:.3g} {unit}" if value < 999.5 else f"{value:.0f} {unit}"
+            return human if short or n >= EXACT_BELOW else f"{human} ({n:,} bytes)"
+    return "1 byte" if n == 1 else f"{n:,} bytes"
 
 
 def _proc_status_bytes(field: str) -> int | None:
@@ -109,11 +132,12 @@ def allocatable_memory() -> tuple[int | None, str]:
 
 def memory_shortfall(what: str, required: int) -> str | None:
     """None when ``required`` bytes fit in :func:`allocatable_memory`; else the sentence saying
-    why not, with both numbers: "<what> needs ~1.5 GiB (N bytes) but only M bytes ... are free"."""
+    why not, with both numbers (:func:`format_bytes`): "<what> needs ~1.5 GiB (N bytes) but only
+    1 GiB (M bytes) can be allocated now (<what sets the limit>)"."""
     room, source = allocatable_memory()
     if room is None or required <= room:
         return None
     return (
-        f"{what} needs ~{format_bytes(required)} ({required:,} bytes) but only "
-        f"{format_bytes(room)} ({room:,} bytes) can be allocated now ({source})"
+        f"{what} needs ~{format_bytes(required)} but only {format_bytes(room)} "
+        f"can be allocated now ({source})"
     )

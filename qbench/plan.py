@@ -18,15 +18,16 @@ from qbench.encoders import Encoding
 from qbench.errors import QbenchError
 from qbench.hardware import backend_class
 from qbench.hardware.base import Work
-from qbench.memory import available_memory
+from qbench.memory import available_memory, format_bytes
 from qbench.pipeline import Prepared
 from qbench.problems import Problem
 from qbench.program import BinaryProgram
 
-#: the columns of a dry-run row, in order
+#: the columns of the printed dry-run table, in order; a row also holds ``memory_bytes`` (the
+#: integer behind ``memory``, for JSON output and programs)
 DRY_RUN_COLUMNS = (
     "run_id", "instance", "encoder", "preprocess", "solver", "backend", "seed", "n_qubits",
-    "memory_bytes", "circuits", "shots", "est_qpu_s", "fits", "reason",
+    "memory", "circuits", "shots", "est_qpu_s", "fits", "reason",
 )  # fmt: skip
 USAGE_FIELDS = ("circuits", "shots", "est_qpu_s")
 
@@ -117,10 +118,12 @@ class Plan:
 def dry_facts(
     plan: Plan, seed: int, run_id: str, available: int | None | str = "now"
 ) -> dict[str, Any]:
-    """One dry-run row (:data:`DRY_RUN_COLUMNS`): the run's qubits; for solvers that run circuits
-    the memory its backend needs (None where not estimated: aer_mps, hardware), whether it fits
-    in ``available`` bytes (default: the memory available now) and why not; for device backends
-    circuits, shots and estimated QPU seconds."""
+    """One dry-run row (:data:`DRY_RUN_COLUMNS` and ``memory_bytes``): the run's qubits; for
+    solvers that run circuits the memory its backend needs, as data (``memory_bytes``, an
+    integer) and as text (``memory``, :func:`~qbench.memory.format_bytes` short; both None where
+    not estimated: aer_mps, hardware), whether it fits in ``available`` bytes (default: the
+    memory available now) and why not; for device backends circuits, shots and estimated QPU
+    seconds."""
     prep = plan.prep
     available = available_memory() if available == "now" else available
     n_qubits, reason = plan.qubits()
@@ -136,7 +139,8 @@ def dry_facts(
     return {
         "run_id": run_id, "instance": prep.spec, "encoder": enc.name if enc else "none",
         "preprocess": prep.preprocess_label, "solver": solver.name, "backend": plan.backend,
-        "seed": seed, "n_qubits": n_qubits, "memory_bytes": memory, **usage,
+        "seed": seed, "n_qubits": n_qubits, "memory_bytes": memory,
+        "memory": None if memory is None else format_bytes(memory, short=True), **usage,
         "fits": not reason, "reason": reason,
     }  # fmt: skip
 
