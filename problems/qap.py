@@ -141,7 +141,11 @@ class QAP(PermutationProblem):
         reason = _product_limit(flow, dist)
         if reason:
             raise InstanceFormatError(reason, path, header)
-        return cls(flow, dist, name=Path(path).stem)
+        problem = cls(flow, dist, name=Path(path).stem)
+        solution = Path(path).with_suffix(".sln")
+        if solution.is_file():
+            problem.best_known = read_solution(solution, problem)
+        return problem
 
     def write(self, path: str | Path) -> None:
         """Save in QAPLIB format (n, blank line, flow matrix, blank line, distance matrix)."""
@@ -196,3 +200,26 @@ def _product_limit(flow: np.ndarray, dist: np.ndarray) -> str | None:
         f"{format_number(np.abs(dist).max())} = {top:.6g}, beyond the limit |value| <= "
         f"{MAX_VALUE_TEXT}"
     )
+
+
+def read_solution(path: str | Path, problem: QAP) -> float:
+    """The value of a QAPLIB ``.sln`` file (``n value``, then the permutation, 1-based) beside
+    an instance: the published best known value, checked against the cost of its permutation
+    (InstanceFormatError when the size or the cost disagrees)."""
+    tokens = TokenReader.from_file(path, "QAPLIB .sln: n, the value, then n facility positions")
+    n = tokens.int("the size n", min_value=1)
+    if n != problem.perm_size:
+        raise InstanceFormatError(
+            f"the solution is for n={n}, the instance has n={problem.perm_size}", path, 1
+        )
+    value = tokens.float("the solution value")
+    perm = [tokens.int(f"position of facility {i + 1}", min_value=1) for i in range(n)]
+    perm = np.array(perm) - 1
+    if sorted(perm.tolist()) != list(range(n)):
+        raise tokens.error(f"the {n} positions are not a permutation of 1..{n}")
+    cost = float(problem.permutation_costs(perm))
+    if not np.isclose(cost, value, rtol=1e-9, atol=1e-6):
+        raise InstanceFormatError(
+            f"the solution value {value:g} is not the cost {cost:g} of its permutation", path, 1
+        )
+    return value

@@ -39,20 +39,26 @@ def run(
     encoder: str | None = None,
     preprocess: str | None = None,
     repair: bool = False,
+    best_known: float | None = None,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, preprocessing, solver, seed) and return its result row.
 
     ``instance`` is a spec string (a shipped name such as ``"hp1"``, a file, ``"mis:graph.txt"``
     or a generator spec ``"mdkp:n=12,m=3,seed=1"``), a Problem or a BinaryProgram; ``params``
-    are the ``--set`` keys of ``qbench solve``. Raises QbenchError on bad input; a run that fails
-    returns a row with ``status="error"``.
+    are the ``--set`` keys of ``qbench solve``; ``best_known`` a published value for an instance
+    whose file holds none. The row's ``answer`` holds the answer itself (bitstring, final
+    parameters, trace, top states). Raises QbenchError on bad input; a run that fails returns a
+    row with ``status="error"``.
 
     >>> qbench.run("pet3", solver="mip")["objective"]  # doctest: +SKIP
     4015.0
     """
     from qbench.pipeline import run as run_one
 
-    return run_one(instance, solver, params, seed, encoder, repair=repair, preprocess=preprocess)
+    return run_one(
+        instance, solver, params, seed, encoder,
+        repair=repair, preprocess=preprocess, best_known=best_known,
+    )  # fmt: skip
 
 
 def run_suite(
@@ -80,9 +86,10 @@ def run_suite(
     )
 
 
-def load_results(folder: str | Path) -> pd.DataFrame:
-    """The stored rows of a results folder (one row per run, the tidy table); ConfigError when
-    it holds none."""
+def load_results(folder: str | Path, solutions: bool = False) -> pd.DataFrame:
+    """The stored rows of a results folder (one row per run, the tidy table); ``solutions``
+    adds each run's answer (bitstring ``x``, ``final_params``, ``trace``, ``top_states``).
+    ConfigError when it holds none."""
     from qbench.report import load
 
-    return load(folder)
+    return load(folder, solutions=solutions)

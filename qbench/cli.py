@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from qbench.errors import ConfigError, QbenchError
+from qbench.provenance import qbench_version
 from qbench.tables import format_table, format_value
 
 #: the columns `qbench solve` prints (the JSON output carries the whole row)
@@ -45,7 +47,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return _solve_dry_run(args, params)
     rows = [
         run(spec, solver=args.solver, params=params, seed=args.seed, encoder=args.encoder,
-            repair=args.repair, preprocess=args.preprocess)
+            repair=args.repair, preprocess=args.preprocess, best_known=args.best_known)
         for spec in args.specs
     ]  # fmt: skip
     _print_rows(rows, SOLVE_COLUMNS, args.json)
@@ -94,6 +96,49 @@ def cmd_encode(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             shown = value if isinstance(value, list) else format_value(value)
             print(f"{key.ljust(width)}  {shown}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``qbench show DIR RUN_ID``: one stored run's row and its answer (bitstring, final
+    parameters, trace, top states); RUN_ID may be a unique prefix."""
+    from qbench.store import Store, answer_columns
+
+    with Store(args.dir, create=False) as store:
+        rows = [r for r in store.rows() if str(r["run_id"]).startswith(args.run_id)]
+        if len(rows) != 1:
+            found = ", ".join(str(r["run_id"]) for r in rows[:5]) or "none"
+            raise ConfigError(f"run id {args.run_id!r} matches {len(rows)} runs ({found})")
+        row = rows[0]
+        columns = answer_columns(store.answers().get(row["run_id"]))
+    if args.json:
+        print(json.dumps({**row, **columns}, default=str))
+        return 0
+    shown = {k: v for k, v in row.items() if v is not None}
+    width = max(map(len, [*shown, *columns]))
+    for key, value in shown.items():
+        print(f"{key.ljust(width)}  {format_value(value)}")
+    for key, value in columns.items():
+        if value is None:
+            continue
+        if key == "trace":
+            value = f"{len(value)} evaluations, first {value[0]:.6g}, last {value[-1]:.6g}"
+        elif key == "final_params":
+            more = f" … ({len(value)} values)" if len(value) > 8 else ""
+            value = ", ".join(f"{v:.6g}" for v in value[:8]) + more
+        elif key == "top_states":
+            value = ", ".join(f"{state} ({prob:.3g})" for state, prob in value[:5])
+        print(f"{key.ljust(width)}  {value}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """``qbench prune DIR``: move rows of configurations no longer in the suite to history."""
+    from qbench.store import Store
+
+    with Store(args.dir, create=False) as store:
+        moved = store.prune()
+    print(f"moved {moved} rows of runs no longer in the suite to the store's history")
     return 0
 
 
@@ -176,7 +221,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite, out=args.out)
     if args.dry_run:
         rows = suite.dry_run()
-        print(format_table(rows, DRY_RUN_COLUMNS))
+        extra = [k for k in suite.varying_params() if k not in DRY_RUN_COLUMNS]
+        extra += ["label"] if any(r.get("label") for r in rows) else []
+        at = DRY_RUN_COLUMNS.index("solver") + 1
+        print(format_table(rows, [*DRY_RUN_COLUMNS[:at], *extra, *DRY_RUN_COLUMNS[at:]]))
         refused = sum(not r.get("fits", True) for r in rows)
         print(f"{suite.name}: {len(rows)} runs, {refused} would not fit, results -> "
               f"{suite.out}")  # fmt: skip
@@ -196,22 +244,43 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    """``qbench table DIR``: the aggregated table of a results folder."""
-    from qbench.report import DEFAULT_BY, DEFAULT_METRICS, load, table
+    """``qbench table DIR``: the aggregated table of a results folder (default grouping:
+    problem, instance, solver, encoder and the settings that vary, ``report.default_by``)."""
+    from qbench.report import DEFAULT_METRICS, SUCCESS_GAP, load, stale_note, table
 
-    by, metric = args.by or DEFAULT_BY, args.metric or DEFAULT_METRICS
-    print(table(load(args.dir), by, metric, args.agg or "mean", args.format or "md"))
+    metric = args.metric or DEFAULT_METRICS
+    gap = getattr(args, "success_gap", None)
+    gap = SUCCESS_GAP if gap is None else gap
+    print(table(load(args.dir, gap), args.by or None, metric, args.agg or "mean",
+                args.format or "md", success_gap=gap))  # fmt: skip
+    note = stale_note(args.dir)
+    if note:
+        print(note, file=sys.stderr)
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``qbench plot DIR --kind K [-o FILE]``: draw the plot (default ``DIR/K.png``)."""
-    from qbench.report import KINDS, load, plot
+    """``qbench plot DIR --kind K [-o FILE]``: draw the figure (default ``DIR/K.png``; PNG, PDF
+    or SVG by the suffix of FILE)."""
+    from qbench.report import KINDS, SUCCESS_GAP, load, plot
 
-    if args.kind not in KINDS:
-        raise ConfigError(f"unknown plot kind {args.kind!r}; allowed: {', '.join(KINDS)}")
-    output = args.output or Path(args.dir) / f"{args.kind}.png"
-    print(f"wrote {plot(load(args.dir), args.kind, output)}")
+    kind, y = args.kind, getattr(args, "y", None)
+    if kind is not None and kind not in KINDS:
+        raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
+    if kind is None and y is None:
+        raise ConfigError(f"plot needs --kind or --y; kinds: {', '.join(KINDS)}")
+    gap = getattr(args, "success_gap", None)
+    gap = SUCCESS_GAP if gap is None else gap
+    name = kind or f"{y}_vs_{getattr(args, 'x', None) or 'n_vars'}"
+    output = args.output or Path(args.dir) / f"{name}.png"
+    path = plot(
+        load(args.dir, gap), kind, output, x=getattr(args, "x", None), y=y,
+        hue=getattr(args, "hue", None), facet=getattr(args, "facet", None),
+        stat=getattr(args, "stat", None), title=getattr(args, "title", None),
+        caption=not getattr(args, "no_caption", False), success_gap=gap,
+        logy=getattr(args, "logy", None),
+    )  # fmt: skip
+    print(f"wrote {path}")
     return 0
 
 
@@ -222,7 +291,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     fmt = args.format or "csv"
     output = args.output or Path(args.dir) / f"results.{fmt}"
-    df = load(args.dir)
+    df = load(args.dir, solutions=getattr(args, "solutions", False))
     path = export(df, output, fmt)
     print(f"wrote {len(df)} rows to {path}")
     return 0
@@ -233,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qbench",
         description="Benchmark quantum optimization against classical methods.",
     )
+    parser.add_argument("--version", action="version", version=f"qbench {qbench_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("solve", help="solve instances and print one result row each")
@@ -267,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "shrink.KEY for --preprocess shrink; backend.KEY for device "
                         "backends), repeatable")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed of the run")
+    p.add_argument("--best-known", type=float, metavar="VALUE",
+                   help="a published optimum of an instance whose file holds none")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print each row as one JSON object")
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print qubits, memory and, for device backends, circuits, "
@@ -312,30 +384,86 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("table", help="aggregate a results folder into a table")
     p.add_argument("dir", metavar="DIR", help="results folder (holds results.sqlite)")
-    p.add_argument("--by", nargs="+", default=["problem", "instance", "solver", "encoder"],
-                   help="group columns")  # fmt: skip
+    p.add_argument("--by", nargs="+", default=None,
+                   help="group columns (default: problem instance solver encoder, then "
+                        "preprocess/label and the parameters that vary, e.g. p)")  # fmt: skip
     p.add_argument("--metric", nargs="+",
                    default=["objective", "gap_pct", "feasible", "p_feasible", "time_total_s"],
-                   help="aggregated columns")  # fmt: skip
+                   help="aggregated columns; also relative_quality, success, successes, "
+                        "tts99_s, p_optimal, any numeric column")  # fmt: skip
     p.add_argument("--agg", default="mean", choices=["mean", "median", "min", "max"])
     p.add_argument("--format", default="md", choices=["md", "latex", "csv"])
+    p.add_argument("--success-gap", type=float, default=None, metavar="PCT",
+                   help="a run succeeds within this gap to the best known value, in %% "
+                        "(default 1)")  # fmt: skip
     p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("plot", help="plot a results folder (needs the plot extra)")
     p.add_argument("dir", metavar="DIR")
-    p.add_argument("--kind", required=True,
-                   help="plot kind (see qbench.report.KINDS)")  # fmt: skip
-    p.add_argument("-o", "--output", help="PNG file (default DIR/KIND.png)")
+    p.add_argument(
+        "--kind",
+        default=None,
+        help="figure kind (see qbench.report.KINDS); needed unless --y is given",
+    )
+    p.add_argument(
+        "--x",
+        default=None,
+        metavar="COLUMN",
+        help="x column instead of the kind's, e.g. p (default n_vars with --y)",
+    )
+    p.add_argument("--y", default=None, metavar="COLUMN", help="y column instead of the kind's")
+    p.add_argument(
+        "--hue",
+        default=None,
+        metavar="COLUMN",
+        help="one colour per value of this column (default config)",
+    )
+    p.add_argument(
+        "--facet",
+        default=None,
+        metavar="COLUMN",
+        help="one panel per value of this column (default: per problem)",
+    )
+    p.add_argument("--stat", default=None, choices=["mean", "median"],
+                   help="points and bars: mean ± standard error, or median and "
+                        "interquartile range (default: the kind's)")  # fmt: skip
+    p.add_argument("--title", default=None, help='figure title ("" for none)')
+    p.add_argument("--no-caption", action="store_true", help="leave out the caption under the axes")
+    p.add_argument("--logy", action=argparse.BooleanOptionalAction, default=None,
+                   help="log y axis (default: the kind's; time axes are log)")  # fmt: skip
+    p.add_argument(
+        "--success-gap",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="gap threshold of a successful run, in %% (default 1)",
+    )
+    p.add_argument(
+        "-o", "--output", help="PNG, PDF or SVG file, by its suffix (default DIR/KIND.png)"
+    )
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("export", help="export a results folder as parquet or csv")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--format", default="csv", choices=["parquet", "csv"])
     p.add_argument("-o", "--output", help="file to write (default DIR/results.FORMAT)")
+    p.add_argument("--solutions", action="store_true",
+                   help="add each run's answer: bitstring x, final_params, trace, top_states "
+                        "(lists as JSON text)")  # fmt: skip
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("solvers", help="list solvers and their parameters")
     p.set_defaults(func=cmd_solvers)
+
+    p = sub.add_parser("show", help="one stored run: its row and its answer")
+    p.add_argument("dir", metavar="DIR", help="results folder (holds results.sqlite)")
+    p.add_argument("run_id", metavar="RUN_ID", help="the run's id (a unique prefix will do)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("prune", help="move rows of runs no longer in the suite to history")
+    p.add_argument("dir", metavar="DIR", help="results folder (holds results.sqlite)")
+    p.set_defaults(func=cmd_prune)
     return parser
 
 
@@ -348,6 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QbenchError as exc:
         print(f"qbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `qbench solvers | head -1`: the reader left, end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 0
     except OSError as exc:
         print(f"qbench: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ backend, qubits) are present and empty so every table has the same columns.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qbench.answers import answer
 from qbench.encoders import ENCODERS, Encoder, Encoding, get_encoder
 from qbench.errors import ConfigError, QbenchError
 from qbench.hardware import close_open, parse_backend_options, validate_backend
@@ -171,6 +173,8 @@ class Prepared:
     #: the preprocessor and its validated options; None without preprocessing
     preprocessor: Preprocessor | None = None
     preprocess_options: dict[str, Any] | None = None
+    #: where ``problem.best_known`` comes from (published, optimal, best_found), None if unknown
+    reference_kind: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -182,6 +186,13 @@ class Prepared:
         if self.encoder is None or self.encoder.meta_solver is None:
             return None
         return get_meta_solver(self.encoder.meta_solver)
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the run's answer does not depend on its seed: a deterministic solver and
+        no preprocessing that draws random numbers."""
+        pre = self.preprocessor
+        return self.solver.deterministic and (pre is None or pre.deterministic)
 
     @property
     def backend(self) -> str:
@@ -218,15 +229,23 @@ def prepare(
     encoder: str | None = None,
     repair: bool = False,
     preprocess: str | None = None,
+    best_known: float | None = None,
+    reference_kind: str = "published",
 ) -> Prepared:
     """Load the instance and validate names and parameters, before any solving; QbenchError on
     bad input. The canonical config (defaults filled in) is what ``run_id`` hashes.
 
     ``preprocess`` names a preprocessor (options: ``<name>.KEY`` params); one that implies
     repair (shrinking) turns ``repair`` on: an expanded answer is verified and repaired on the
-    original problem.
+    original problem. ``best_known`` supplies the reference value of an instance whose file
+    holds none (of kind ``reference_kind``: published, optimal or best_found); a value the
+    instance carries itself wins. Neither enters the run's id.
     """
     spec, problem = as_problem(spec)
+    kind = "published" if problem.best_known is not None else None
+    if problem.best_known is None and best_known is not None:
+        problem = copy.copy(problem)
+        problem.best_known, kind = float(best_known), reference_kind
     chosen = get_solver(solver)
     enc = resolve_encoder(chosen, encoder)
     params = dict(params or {})
@@ -247,7 +266,7 @@ def prepare(
         config["repair"] = True
     return Prepared(
         spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config, pre,
-        pre_options,
+        pre_options, kind,
     )  # fmt: skip
 
 
@@ -313,6 +332,7 @@ def run(
     suite: str | None = None,
     repair: bool = False,
     preprocess: str | None = None,
+    best_known: float | None = None,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, preprocessing, solver, seed) and return its row; bad input
     raises QbenchError.
@@ -323,21 +343,23 @@ def run(
     (``lagrangian``) runs that meta-solver with the solver inside; solvers that need a QUBO
     default to the ``qubo`` encoder. Quality is always measured on the original problem;
     ``repair`` applies the problem's repair to an infeasible answer and records it
-    (``repaired``, ``objective_raw``, ``feasible_raw``).
+    (``repaired``, ``objective_raw``, ``feasible_raw``); ``best_known`` is a published value for
+    an instance whose file holds none. The row's ``answer`` holds the answer itself
+    (:mod:`qbench.answers`: bitstring, final parameters, trace, top states).
     """
     t0 = time.perf_counter()
-    prep = prepare(spec, solver, params, seed, encoder, repair, preprocess)
+    prep = prepare(spec, solver, params, seed, encoder, repair, preprocess, best_known)
     return execute(prep, suite=suite, t0=t0)
 
 
-def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult, Any, Any]:
+def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult, Any, Any, int]:
     """Encode, preprocess and solve: (result, answer on the problem's variables or None, bound
-    on the problem's objective or None)."""
+    on the problem's objective or None, bits of the states the solver's distribution is over)."""
     problem, chosen, enc, seed = prep.problem, prep.solver, prep.encoder, prep.seed
     meta = prep.meta
     if enc is None:
         result = chosen.solve(problem, seed=seed, **prep.solver_params)
-        return result, result.x, result.bound
+        return result, result.x, result.bound, problem.n_vars
     if meta is not None:  # the encoding's size at its start multipliers, then the search
         encoding = enc.encode(problem.program)
         row.update(n_qubits=encoding.n_qubits, n_slack=encoding.n_slack)
@@ -345,7 +367,7 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
             problem, inner=chosen, inner_params=prep.solver_params, seed=seed,
             **prep.encoder_params,
         )  # fmt: skip
-        return result, result.x, result.bound
+        return result, result.x, result.bound, encoding.n_qubits
     encoding = enc.encode(problem.program, **prep.encoder_params)
     row.update(
         n_qubits=encoding.n_qubits, n_slack=encoding.n_slack,
@@ -372,11 +394,15 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
             problem, encoding, result.info["final_states"], result.info["final_probs"],
             reduction,
         ))  # fmt: skip
-    return result, x, None  # the solver's bound is on the QUBO energy, not the problem
+    # the solver's bound is on the QUBO energy, not the problem
+    return result, x, None, qubo.n_vars
 
 
-def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -> dict[str, Any]:
-    """Solve a prepared run and return its row (a failing solve becomes an error row)."""
+def execute(
+    prep: Prepared, suite: str | None = None, t0: float | None = None, label: str | None = None
+) -> dict[str, Any]:
+    """Solve a prepared run and return its row (a failing solve becomes an error row); the
+    answer rides along under ``answer`` (the store keeps it in its own table)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter() if t0 is None else t0
     problem, chosen, enc = prep.problem, prep.solver, prep.encoder
@@ -387,11 +413,12 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
         encoder=enc.name if enc else "none", preprocess=prep.preprocess_label,
         solver=chosen.name, backend=prep.backend, seed=prep.seed,
         params=json.dumps(prep.config["params"], sort_keys=True),
-        best_known=problem.best_known, repaired=False,
+        best_known=problem.best_known, reference_kind=prep.reference_kind, repaired=False,
+        sense=problem.sense, label=label, deterministic=prep.deterministic,
     )  # fmt: skip
     t1 = time.perf_counter()
     try:
-        result, x, bound = _solve(prep, row, t1)
+        result, x, bound, n_bits = _solve(prep, row, t1)
     except QbenchError as exc:
         close_open()  # a service session/batch never outlives its run
         row.update(status="error", error=str(exc))
@@ -400,7 +427,7 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
         raise
     else:
         close_open()
-        _record(prep, row, result, x, bound)
+        row["answer"] = _record(prep, row, result, x, bound, n_bits)
     t2 = time.perf_counter()
     before = (row["time_encode_s"] or 0.0) + (row["time_preprocess_s"] or 0.0)
     row.update(
@@ -408,21 +435,27 @@ def execute(prep: Prepared, suite: str | None = None, t0: float | None = None) -
         started_at=started.isoformat(), finished_at=datetime.now(UTC).isoformat(),
     )  # fmt: skip
     row.update(provenance())
-    return {k: _number(v) for k, v in row.items()}
+    return {k: v if k == "answer" else _number(v) for k, v in row.items()}
 
 
 def _record(
-    prep: Prepared, row: dict[str, Any], result: SolveResult, x: Any, bound: float | None
-) -> None:
+    prep: Prepared,
+    row: dict[str, Any],
+    result: SolveResult,
+    x: Any,
+    bound: float | None,
+    n_bits: int,
+) -> dict[str, Any] | None:
     """The answer's quality on the original problem (repaired when asked) and the solver's
-    facts, into the row."""
+    facts, into the row; returns the answer (:func:`qbench.answers.answer`)."""
     problem = prep.problem
+    x_raw = x
     quality = evaluate(problem, x)
     row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"])
     if prep.repair and x is not None:
         row["repair_moves"] = 0
     if prep.repair and x is not None and not quality["feasible"]:
-        x_raw, x = x, problem.repair(x)
+        x = problem.repair(x)
         row["repaired"] = True
         row["repair_moves"] = int(np.count_nonzero(np.asarray(x) != np.asarray(x_raw)))
         quality = evaluate(problem, x)
@@ -440,3 +473,4 @@ def _record(
     else:
         row["status"] = "ok" if row["feasible"] else "infeasible"
     row["error"] = result.info.get("error")
+    return answer(x, x_raw, result.info, n_bits)

@@ -39,8 +39,10 @@ from typing import Any
 
 import pandas as pd
 
+from qbench import references, report
 from qbench.errors import ConfigError, QbenchError
 from qbench.pipeline import execute
+from qbench.progress import Progress
 from qbench.provenance import provenance
 from qbench.schema import ROW_FIELDS
 from qbench.suite import RunConfig, Suite
@@ -72,7 +74,7 @@ def failure_row(
     row: dict[str, Any] = dict.fromkeys(ROW_FIELDS)
     row.update(
         suite=suite_name, run_id=cfg.run_id, instance=cfg.spec, encoder=cfg.encoder or "none",
-        preprocess="none", solver=cfg.solver, seed=cfg.seed,
+        preprocess="none", solver=cfg.solver, seed=cfg.seed, label=cfg.label,
         params=json.dumps(cfg.params, sort_keys=True, default=str), repaired=False,
         feasible=False, status=status, error=error,
     )  # fmt: skip
@@ -85,6 +87,8 @@ def failure_row(
                 encoder=prep.encoder.name if prep.encoder else "none", solver=prep.solver.name,
                 backend=prep.backend, preprocess=prep.preprocess_label,
                 params=json.dumps(prep.config["params"], sort_keys=True, default=str),
+                sense=prep.problem.sense, deterministic=prep.deterministic,
+                reference_kind=prep.reference_kind,
             )  # fmt: skip
     now = datetime.now(UTC)
     if elapsed is not None:
@@ -103,7 +107,7 @@ def execute_config(cfg: RunConfig, suite_name: str | None) -> dict[str, Any]:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     try:
-        row = execute(cfg.prepare(), suite=suite_name, t0=t0)
+        row = execute(cfg.prepare(), suite=suite_name, t0=t0, label=cfg.label)
         row["run_id"] = cfg.run_id  # the id the store resumes by, whatever execute computed
         return row
     except Exception as exc:  # noqa: BLE001 — a row is never lost, the message is kept
@@ -117,61 +121,6 @@ def execute_config(cfg: RunConfig, suite_name: str | None) -> dict[str, Any]:
 def timeout_message(seconds: float) -> str:
     """The ``error`` text of a timed-out run."""
     return f"timed out after {seconds:g} s"
-
-
-# --------------------------------------------------------------------------- progress
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-class Progress:
-    """done/total, failures, elapsed and ETA on stderr: one ``\\r`` line on a terminal, a line
-    every ~10 % otherwise (short CI logs), nothing when disabled."""
-
-    def __init__(self, total: int, enabled: bool = True, stream: Any = None):
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = enabled and total > 0
-        self.tty = self.enabled and bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
-        self._next_pct = 10
-        if self.tty:
-            self._write()
-
-    def line(self) -> str:
-        elapsed = time.perf_counter() - self.t0
-        eta = elapsed / self.done * (self.total - self.done) if self.done else None
-        return (
-            f"qbench: {self.done}/{self.total} runs, {self.failed} failed, "
-            f"elapsed {_clock(elapsed)}, eta {'?' if eta is None else _clock(eta)}"
-        )
-
-    def _write(self) -> None:
-        self.stream.write("\r" + self.line() + "\033[K")
-        self.stream.flush()
-
-    def update(self, row: dict[str, Any]) -> None:
-        self.done += 1
-        self.failed += row.get("status") in FAILED
-        if not self.enabled:
-            return
-        if self.tty:
-            self._write()
-            return
-        pct = 100 * self.done / self.total
-        if pct >= self._next_pct or self.done == self.total:
-            print(self.line(), file=self.stream, flush=True)
-            self._next_pct = (math.floor(pct / 10) + 1) * 10
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # --------------------------------------------------------------------------- local pool
@@ -241,8 +190,10 @@ def _run_local(
     workers: int,
     timeout: float | None,
     emit: Any,
+    started: Any = None,
 ) -> None:
-    """Run configs in up to ``workers`` forked children, enforcing ``timeout`` by killing."""
+    """Run configs in up to ``workers`` forked children, enforcing ``timeout`` by killing;
+    ``started(cfg)`` (if given) is told when a run's child is started."""
     ctx = multiprocessing.get_context("fork")
     queue = list(reversed(todo))
     live: list[_Slot] = []
@@ -250,6 +201,8 @@ def _run_local(
         while queue or live:
             while queue and len(live) < workers:
                 live.append(_Slot(ctx, queue.pop(), suite_name))
+                if started is not None:
+                    started(live[-1].cfg)
             progressed = False
             for slot in list(live):
                 result = slot.poll()
@@ -328,9 +281,11 @@ def _run_dask(
     own: bool,
     timeout: float | None,
     emit: Any,
+    started: Any = None,
 ) -> None:
     """Run configs on a connected Dask client (``own``: our LocalCluster, whose workers may be
-    restarted to stop a timed-out run)."""
+    restarted to stop a timed-out run); ``started(cfg)`` (if given) is told when a worker has
+    picked a run up."""
     queue = list(reversed(todo))
     live: dict[Any, _Flight] = {}
     slots, checked = 1, -math.inf
@@ -341,11 +296,14 @@ def _run_dask(
             cfg = queue.pop()
             future = client.submit(execute_config, cfg, suite_name, pure=False)
             live[future] = _Flight(cfg)
-        if timeout is not None and any(f.t0 is None for f in live.values()):
+        watch = timeout is not None or started is not None
+        if watch and any(f.t0 is None for f in live.values()):
             where = _processing(client)  # a run's clock starts when a worker has it
             for future, flight in live.items():
                 if flight.t0 is None and future.key in where:
                     flight.start(where[future.key])
+                    if started is not None:
+                        started(flight.cfg)
         done = [f for f in live if f.done()]
         for future in done:
             flight = live.pop(future)
@@ -487,41 +445,48 @@ def run_suite(
         # the cluster first: an unreachable scheduler must not leave an empty store behind
         client = stack.enter_context(_dask_client(dask, workers)) if dask is not None else None
         store = stack.enter_context(Store(suite.out))
+        store.set_suite_runs({cfg.run_id: cfg.label for cfg in suite.runs})
         stored = store.statuses()
         todo = pending(suite, stored, again)
+        if suite.references and todo:  # every instance gets a reference before its runs
+
+            def log(text: str) -> None:
+                if progress:
+                    print(f"qbench: {text}", file=sys.stderr)
+
+            todo = references.attach(todo, store, suite.reference_time_limit, log)
         retried = {c.run_id for c in todo if c.run_id in stored}
         skipped = len({c.run_id for c in suite.runs}) - len(todo)
         if progress and (skipped or retried):
             print(f"qbench: resuming {suite.name}: {skipped} runs already done, "
                   f"{len(todo)} to go ({len(retried)} retried)", file=sys.stderr)  # fmt: skip
-        bar = Progress(len(todo), enabled=progress)
+        bar = Progress(todo, workers=workers, enabled=progress)
+        started = bar.start if bar.enabled else None
 
         def emit(row: dict[str, Any]) -> None:
             store.add(row, replace=row.get("run_id") in retried)
-            bar.update(row)
+            bar.finish(row.get("run_id"), row)
 
         try:
             if client is not None:
-                _run_dask(todo, suite.name, client, dask == "local", limit, emit)
+                _run_dask(todo, suite.name, client, dask == "local", limit, emit, started)
             elif workers == 1 and limit is None:
                 for cfg in todo:
+                    bar.start(cfg)
                     emit(execute_config(cfg, suite.name))
             else:
-                _run_local(todo, suite.name, workers, limit, emit)
+                _run_local(todo, suite.name, workers, limit, emit, started)
         finally:
             bar.close()
         return store.dataframe()
 
 
+#: metrics of the table printed after ``qbench run``
+SUMMARY_METRICS = ("objective", "gap_pct", "feasible", "p_feasible", "time_total_s")
+
+
 def summary(df: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """Counts by status, and per (problem, solver, encoder) the run count and the means of
-    objective, gap_pct, p_feasible and time_total_s."""
+    """Counts by status, and the suite's table: grouped by instance and configuration with the
+    columns of ``qbench table`` (:func:`qbench.report.aggregate`, its default grouping)."""
     counts = df["status"].fillna("-").value_counts().sort_index()
-    metrics = ["objective", "gap_pct", "p_feasible", "time_total_s"]
-    numeric = df.assign(**{m: pd.to_numeric(df[m], errors="coerce") for m in metrics})
-    keys = ["problem", "solver", "encoder"]
-    grouped = numeric.groupby(keys, dropna=False, sort=True)
-    table = grouped[metrics].mean()
-    table.insert(0, "runs", grouped.size())
-    table.insert(1, "failed", grouped["status"].apply(lambda s: int(s.isin(FAILED).sum())))
-    return counts, table.reset_index()
+    return counts, report.aggregate(df, metric=SUMMARY_METRICS)

@@ -9,6 +9,11 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     seeds = [0, 1, 2]              # or: repetitions = 3  (→ seeds 0, 1, 2); default [0]
     timeout = 120                  # optional, seconds per run
     repair = false                 # optional: repair infeasible answers (recorded in the row)
+    repeat_deterministic = false   # run deterministic solvers (mip, brute) once per instance,
+                                   # not once per seed (true: every seed)
+    references = true              # compute a reference value (MIP, brute force where smaller)
+                                   # for instances without a published one, once, in the store
+    reference_time_limit = 60      # seconds for each such MIP
     encoders = ["none"]            # default encoders of solvers that set none of their own;
                                    # items: a name or a table {name = "qubo", penalty = "tight"}
     preprocess = ["none"]          # default preprocessing of solvers that set none: "none" or
@@ -17,6 +22,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
       "pet3", "1tc.16", "mdkp:n=12,m=3,seed=1", "path/to/file.tsp",
       { problem = "mdkp", n = [8, 10, 12], m = 2, seed = 1 },  # a generator; lists sweep
       { file = "my.dat", problem = "qap" },                     # a file, reader forced
+      { file = "other.tsp", best_known = 2085 },                # a published value it lacks
     ]
 
     [[solvers]]
@@ -24,6 +30,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
 
     [[solvers]]
     name = "qaoa"
+    label = "QAOA"                 # optional: this table's configuration name in tables/plots
     encoders = ["qubo"]            # per-solver override (names or tables)
     preprocess = ["none", "shrink"]  # per-solver override (names or tables)
     backend = "exact"              # any solver parameter; a list value sweeps
@@ -57,6 +64,7 @@ changed parameter changes exactly the ids of the runs it applies to.
 from __future__ import annotations
 
 import itertools
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +90,10 @@ from qbench.solvers import SOLVERS, get_solver
 from qbench.spec import load_spec
 
 TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
+            "repeat_deterministic", "references", "reference_time_limit",
             "encoders", "preprocess", "instances", "solvers", "exclude")  # fmt: skip
+#: seconds the reference MIP of an instance may take unless the suite says otherwise
+REFERENCE_TIME_LIMIT = 60.0
 EXCLUDE_FIELDS = ("instance", "problem", "solver", "encoder", "preprocess", "backend")
 
 
@@ -102,9 +113,15 @@ class RunConfig:
     repair: bool
     run_id: str
     preprocess: str | None = None
+    #: the solver table's name for this configuration (tables, legends), None if it has none
+    label: str | None = None
+    #: (value, kind) of the instance's reference when its file holds none: published in the
+    #: suite, or computed by the runner (optimal / best_found); not part of the run_id
+    reference: tuple[float, str] | None = None
 
     def prepare(self) -> Prepared:
         """Load and validate the run (``qbench.pipeline.prepare``); QbenchError on bad input."""
+        value, kind = self.reference or (None, "published")
         return prepare(
             self.spec,
             self.solver,
@@ -113,6 +130,8 @@ class RunConfig:
             self.encoder,
             self.repair,
             self.preprocess,
+            best_known=value,
+            reference_kind=kind,
         )
 
 
@@ -126,6 +145,9 @@ class Suite:
     timeout: float | None
     runs: list[RunConfig]
     description: str = ""
+    #: compute references for instances without a published value, and their MIP time limit
+    references: bool = True
+    reference_time_limit: float = REFERENCE_TIME_LIMIT
     _plans: dict[str, Plan] = field(default_factory=dict, repr=False, compare=False)
     _sizes: Sizes = field(default_factory=Sizes, repr=False, compare=False)
 
@@ -134,12 +156,32 @@ class Suite:
         device backends circuits, shots and estimated QPU seconds (:func:`qbench.plan.dry_facts`).
         """
         out = []
+        varying = self.varying_params()
         for cfg in self.runs:
             plan = self._plans.get(cfg.run_id)
             if plan is None:  # a Suite built by hand: prepare (and load) this run now
                 plan = Plan(cfg.prepare(), self._sizes)
-            out.append(dry_facts(plan, cfg.seed, cfg.run_id))
+            facts = dry_facts(plan, cfg.seed, cfg.run_id)
+            params = plan.prep.config["params"]
+            facts.update({k: params.get(k) for k in varying if k not in facts}, label=cfg.label)
+            out.append(facts)
         return out
+
+    def varying_params(self) -> list[str]:
+        """The parameter keys (as in a row's ``params``) whose values differ between runs of one
+        solver, in first-seen order: the columns that tell its configurations apart (as
+        :func:`qbench.report.varying_params` finds them in stored rows)."""
+        seen: dict[tuple[str, str], set[str]] = {}
+        order: dict[str, None] = {}
+        for cfg in self.runs:
+            plan = self._plans.get(cfg.run_id)
+            params = plan.prep.config["params"] if plan is not None else cfg.params
+            for key, value in params.items():
+                order.setdefault(key)
+                text = json.dumps(value, sort_keys=True, default=str)
+                seen.setdefault((cfg.solver, key), set()).add(text)
+        varying = {key for (_, key), values in seen.items() if len(values) > 1}
+        return [key for key in order if key in varying]
 
 
 def load_suite(path: str | Path, out: str | Path | None = None) -> Suite:
@@ -209,6 +251,10 @@ class _Builder:
         self.path, self.data, self.out = path, data, out
         self.problems: list[str] = []
         self.loaded: dict[str, Problem] = {}
+        #: published reference values given in instance tables (``best_known = ...``), by spec
+        self.published: dict[str, float] = {}
+        #: the ``label`` of each solver table, by its key path
+        self.labels: dict[str, str] = {}
         self.backend_ok: dict[str, str | None] = {}
         self.sizes = Sizes()
 
@@ -251,9 +297,24 @@ class _Builder:
         solvers = self.solvers(default_encoders, default_pre)
         excludes = self.excludes()
         self.check_excluded_instances(excludes, specs)
-        runs, plans = self.expand(specs, solvers, seeds, bool(repair), excludes)
+        repeat = data.get("repeat_deterministic", False)
+        if not isinstance(repeat, bool):
+            self.error("repeat_deterministic", f"must be true or false, got {repeat!r}")
+        references = data.get("references", True)
+        if not isinstance(references, bool):
+            self.error("references", f"must be true or false, got {references!r}")
+        limit = data.get("reference_time_limit", REFERENCE_TIME_LIMIT)
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+            self.error(
+                "reference_time_limit", f"must be a positive number of seconds, got {limit!r}"
+            )
+            limit = REFERENCE_TIME_LIMIT
+        runs, plans = self.expand(specs, solvers, seeds, bool(repair), excludes, repeat is True)
         self.fail_if_any()
-        return Suite(name, self.path, out, timeout, runs, description, plans, self.sizes)
+        return Suite(
+            name, self.path, out, timeout, runs, description, references is not False,
+            float(limit), plans, self.sizes,
+        )  # fmt: skip
 
     def seeds(self) -> list[int]:
         data = self.data
@@ -451,15 +512,24 @@ class _Builder:
             except ConfigError as exc:
                 self.error(f"{at}.problem", str(exc))
                 return []
+        best = table.get("best_known")
+        if best is not None and (isinstance(best, bool) or not isinstance(best, int | float)):
+            self.error(f"{at}.best_known", f"must be a number, got {best!r}")
+            best = None
         if "file" in table:
             for key in table:
-                if key not in ("file", "problem"):
-                    self.error(f"{at}.{key}", "unknown key for a file; allowed: file, problem")
+                if key not in ("file", "problem", "best_known"):
+                    self.error(
+                        f"{at}.{key}", "unknown key for a file; allowed: file, problem, best_known"
+                    )
             file = table["file"]
             if not isinstance(file, str) or not file.strip():
                 self.error(f"{at}.file", f"must be a path (string), got {file!r}")
                 return []
-            return [f"{kind}:{file}" if kind else file]
+            spec = f"{kind}:{file}" if kind else file
+            if best is not None:
+                self.published[spec] = float(best)
+            return [spec]
         if kind is None:
             self.error(
                 at,
@@ -471,11 +541,12 @@ class _Builder:
         order = [k for k in allowed if k != "seed"] + ["seed"]
         values: dict[str, list[Any]] = {}
         for key in table:
-            if key == "problem":
+            if key in ("problem", "best_known"):
                 continue
             if key not in allowed:
                 self.error(
-                    f"{at}.{key}", f"unknown key; allowed: problem, file, {', '.join(order)}"
+                    f"{at}.{key}",
+                    f"unknown key; allowed: problem, file, {', '.join(order)}, best_known",
                 )
                 continue
             vals = self.values(f"{at}.{key}", table[key])
@@ -485,10 +556,15 @@ class _Builder:
             values[key] = vals
         # a table of defaults only (or only unknown keys, reported above) is the default seed
         ordered = {k: values[k] for k in order if k in values} or {"seed": [allowed["seed"]]}
-        return [
+        specs = [
             f"{kind}:" + ",".join(f"{k}={_spec_value(v)}" for k, v in combo.items())
             for combo in _product(ordered)
         ]
+        if best is not None:
+            if len(specs) > 1:
+                self.error(f"{at}.best_known", "a table that sweeps names several instances")
+            self.published.update(dict.fromkeys(specs, float(best)))
+        return specs
 
     # -- solvers ------------------------------------------------------------------------------
 
@@ -523,8 +599,14 @@ class _Builder:
             if "preprocess" in table:
                 pre = self.preprocessing(table["preprocess"], f"{at}.preprocess")
             values: dict[str, list[Any]] = {}
+            label = table.get("label")
+            if label is not None:
+                if isinstance(label, str) and label.strip():
+                    self.labels[at] = label.strip()
+                else:
+                    self.error(f"{at}.label", f"must be a non-empty string, got {label!r}")
             for key, value in table.items():
-                if key in ("name", "encoders", "preprocess"):
+                if key in ("name", "encoders", "preprocess", "label"):
                     continue
                 if key == "backend_options":  # a table: each option sweeps like a parameter
                     values.update(self.backend_options(value, f"{at}.{key}"))
@@ -618,9 +700,10 @@ class _Builder:
 
     # -- expansion ----------------------------------------------------------------------------
 
-    def expand(self, specs, solvers, seeds, repair, excludes):
+    def expand(self, specs, solvers, seeds, repair, excludes, repeat_deterministic=False):
         """Every run in order; ``prepare`` validates each config once (the seed only enters
-        the config's ``seed``, so the other seeds' ids are hashed without reloading)."""
+        the config's ``seed``, so the other seeds' ids are hashed without reloading). A
+        deterministic solver runs with the first seed only, unless ``repeat_deterministic``."""
         runs: list[RunConfig] = []
         plans: dict[str, Plan] = {}
         # a table with a reported mistake would fail in prepare with the same message: only
@@ -672,12 +755,26 @@ class _Builder:
             }
             if any(all(fields[k] & v for k, v in rule.items()) for _, rule in excludes):
                 continue
-            for seed in seeds:
+            once = prep.deterministic and not repeat_deterministic
+            published = self.published.get(spec)
+            reference = None if published is None else (published, "published")
+            for seed in seeds[:1] if once else seeds:
                 rid = run_id({**prep.config, "seed": seed})
                 if rid not in plans:
                     plans[rid] = plan
                     runs.append(
-                        RunConfig(spec, solver, enc.name, params, seed, repair, rid, pre.name)
+                        RunConfig(
+                            spec,
+                            solver,
+                            enc.name,
+                            params,
+                            seed,
+                            repair,
+                            rid,
+                            pre.name,
+                            self.labels.get(at),
+                            reference,
+                        )  # fmt: skip
                     )
         if not runs and not self.problems:
             self.error("exclude", "the exclusions remove every run of the suite")

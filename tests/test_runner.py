@@ -36,6 +36,7 @@ def write_suite(tmp_path: Path, body: str, name: str = "tiny") -> Path:
 
 TINY = """
 seeds = [0, 1]
+repeat_deterministic = true
 instances = [{ problem = "mdkp", n = [6, 8], m = 2, seed = 1 }]
 [[solvers]]
 name = "mip"
@@ -259,7 +260,7 @@ def test_main_run_dry_run_run_and_bad_input(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "8 runs" in out and "ok 8" in out
     table = [line for line in out.splitlines() if line.startswith("| mdkp")]
-    assert len(table) == 2  # (mdkp, brute, none) and (mdkp, mip, none)
+    assert len(table) == 4  # per instance (n = 6, 8): (brute, none) and (mip, none)
 
     # bad input: one line from the CLI, which turns QbenchError into exit code 2
     from qbench.cli import main
@@ -272,19 +273,24 @@ def test_main_run_dry_run_run_and_bad_input(tmp_path, capsys):
     assert err.startswith("qbench: error: ") and err.count("\n") == 1
 
 
-def test_summary_counts_and_means():
+def test_summary_counts_and_groups_like_qbench_table():
+    """The summary after `qbench run` is `qbench table`'s: by instance and configuration, with
+    its `errors` column, never averaging different instances together."""
     df = pd.DataFrame(
         {
-            "problem": ["mdkp"] * 3, "solver": ["sa"] * 3, "encoder": ["none"] * 3,
-            "status": ["ok", "timeout", "ok"], "objective": [10.0, None, 20.0],
-            "gap_pct": [0.0, None, 50.0], "p_feasible": [None] * 3, "time_total_s": [1, 3, 2],
+            "problem": ["mdkp"] * 4, "instance": ["a", "a", "a", "b"], "solver": ["sa"] * 4,
+            "encoder": ["none"] * 4, "status": ["ok", "error", "ok", "ok"],
+            "objective": [10.0, None, 20.0, 99.0], "gap_pct": [0.0, None, 50.0, 1.0],
+            "feasible": [True, False, True, True], "p_feasible": [None] * 4,
+            "time_total_s": [1, 3, 2, 5],
         }
     )  # fmt: skip
     counts, table = runner.summary(df)
-    assert counts.to_dict() == {"ok": 2, "timeout": 1}
+    assert counts.to_dict() == {"error": 1, "ok": 3}
+    assert list(table["instance"]) == ["a", "b"] and "failed" not in table.columns
     row = table.iloc[0]
-    assert row["runs"] == 3 and row["failed"] == 1
-    assert row["objective"] == 15 and row["gap_pct"] == 25 and row["time_total_s"] == 2
+    assert row["runs"] == 3 and row["errors"] == 1
+    assert row["objective"] == 15 and row["gap_pct"] == 25 and row["time_total_s"] == 1.5
 
 
 def test_dask_local_cluster_gives_the_serial_rows(tmp_path):

@@ -90,10 +90,11 @@ def test_suite_sweeps_preprocessing_and_excludes_by_label(tmp_path) -> None:
     path.write_text(SUITE)
     suite = load_suite(path)
     labels = sorted(r["preprocess"] for r in suite.dry_run())
-    assert labels == ["none"] * 2 + ["shrink-adaptive-aware"] * 2 + ["shrink-plain-aware"] * 2
+    # brute force alone is deterministic (once per instance); shrinking draws random numbers
+    assert labels == ["none"] + ["shrink-adaptive-aware"] * 2 + ["shrink-plain-aware"] * 2
     sizes = {r["preprocess"]: r["n_qubits"] for r in suite.dry_run()}
     assert sizes == {"none": 10, "shrink-plain-aware": 5, "shrink-adaptive-aware": 5}
-    assert len({r.run_id for r in suite.runs}) == 6
+    assert len({r.run_id for r in suite.runs}) == 5
     cfg = next(r for r in suite.runs if r.preprocess == "shrink")
     assert cfg.prepare().preprocess_options["target"] == 0.5
     path.write_text(SUITE + EXCLUDE)

@@ -32,7 +32,9 @@ def test_round_trip_of_a_real_row(tmp_path):
         assert store.add(fake_row("b", extra_col=[1, 2], another=np.arange(2))) is True
         assert store.done_ids() == {real["run_id"], "b"}
         rows = store.rows()
+        answer = real.pop("answer")  # kept in its own table, not in the row
         assert rows[0] == real  # plain JSON values come back unchanged
+        assert store.answers()[real["run_id"]] == answer and answer["x"]["n"] == 8
         fake = rows[1]
         assert fake["objective"] == 12.5 and fake["seed"] == 3 and fake["feasible"] is True
         assert isinstance(fake["seed"], int) and math.isnan(fake["gap_pct"])

@@ -44,14 +44,18 @@ def write(tmp_path, text, name="suite.toml"):
 
 def test_grid_expansion_counts(tmp_path):
     suite = load_suite(write(tmp_path, GRID))
-    # per instance: mip 1 + sa 2 encoders × 2 num_reads + qaoa 2 p × 2 backends = 9 configs
-    # × 3 seeds, 4 instances, minus qaoa on the one MIS instance (4 configs × 3 seeds)
-    assert len(suite.runs) == 4 * 9 * 3 - 4 * 3 == 96
-    assert len({r.run_id for r in suite.runs}) == 96
+    # per instance: mip 1 (deterministic: once) + sa 2 encoders × 2 num_reads + qaoa 2 p × 2
+    # backends = 8 seeded configs × 3 seeds, 4 instances, minus qaoa on the one MIS instance
+    # (4 configs × 3 seeds), + mip once per instance
+    assert len(suite.runs) == 4 * 8 * 3 - 4 * 3 + 4 == 88
+    assert len({r.run_id for r in suite.runs}) == 88
     per_solver = Counter(r.solver for r in suite.runs)
-    assert per_solver == {"mip": 4 * 3, "sa": 4 * 4 * 3, "qaoa": 3 * 4 * 3}
+    assert per_solver == {"mip": 4, "sa": 4 * 4 * 3, "qaoa": 3 * 4 * 3}
     assert not any(r.solver == "qaoa" and r.spec == "1tc.8" for r in suite.runs)
-    assert Counter(r.seed for r in suite.runs) == {0: 32, 1: 32, 2: 32}
+    assert Counter(r.seed for r in suite.runs) == {0: 32, 1: 28, 2: 28}
+    text = GRID.replace("seeds = [0, 1, 2]", "seeds = [0, 1, 2]\nrepeat_deterministic = true")
+    again = load_suite(write(tmp_path, text, "again.toml"))
+    assert Counter(r.solver for r in again.runs)["mip"] == 4 * 3
     qubo_sa = [r for r in suite.runs if r.solver == "sa" and r.encoder == "qubo"]
     assert len(qubo_sa) == 24
     assert all(r.params["encoder.penalty"] == "tight" for r in qubo_sa)

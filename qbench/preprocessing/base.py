@@ -42,6 +42,8 @@ class Preprocessor(Component):
     seed)`` the :class:`Reduction`. ``implies_repair``: an expanded answer may break
     constraints, so runs repair it on the original problem. ``keeps_variables``: False when it
     merges variables, so solvers that take inputs indexed by them cannot follow it.
+    ``deterministic``: the reduction ignores the seed (suites then run a deterministic solver
+    behind it once per instance).
     """
 
     options: Callable[[dict[str, Any]], dict[str, Any]] = None
@@ -51,5 +53,7 @@ class Preprocessor(Component):
     apply: Callable[..., Reduction] = None
     implies_repair: bool = True
     keeps_variables: bool = False
+    #: True when its reduction does not depend on the seed (shrinking's correlations do)
+    deterministic: bool = False
 
     role = "preprocessing"
