@@ -1,25 +1,69 @@
-"""Tables, plots and exports of a suite's stored rows (``qbench table | plot | export``).
+"""Tables, figures and exports of a suite's stored rows (``qbench table | plot | export``).
 
 Everything here reads a tidy DataFrame (one row per run, as ``qbench.store.Store.dataframe``
 returns it) and never touches the runs themselves, so reports can be redrawn at any time.
 
+Derived columns (``derive``; ``load`` and every report apply it, so a study's swept settings
+never vanish):
+
+- **parameters that vary** — the ``params`` JSON of a row holds every solver parameter and the
+  encoder's as ``encoder.KEY`` (dict values such as ``backend_options`` as ``KEY.SUBKEY``). A
+  key whose value differs between rows of one solver becomes a column
+  named by the key (``p``, ``maxiter``, ``encoder.penalty``); a key that names an existing
+  column with other values is prefixed ``param.`` (``param.objective``), one whose values that
+  column already holds (``backend``) is that column. Any other key is expanded on request
+  (``--by maxiter``, ``--x p``). Lists are JSON text.
+- ``config`` — a readable name of the run's configuration: the row's ``label`` (else its
+  solver), then the parameters that vary within that label (or solver) (``QAOA p=2``,
+  ``qaoa p=2``), `` + encoder`` where the label or solver has several, `` + preprocess``
+  unless ``none`` (for a label: where it has several).
+- ``relative_quality`` — objective / best known in the problem's sense (obj/opt for max,
+  opt/obj for min; 1 is optimal): the row's ``approx_ratio``, empty for infeasible answers.
+- ``success`` — the run's answer is within ``success_gap`` % of the best known value (QOBLIB's
+  "successful run": feasible with gap_pct <= threshold, default 1 %); false for infeasible or
+  timed-out answers, empty without a best known value. The metric ``successes`` counts them.
+- ``tts99_s`` — time to solution at 99 %: ``TTS = t · ln(1 − 0.99) / ln(1 − p)`` (Rønnow et
+  al., Science 345, 420 (2014); Albash & Lidar, PRX 8, 031016 (2018)) with t the run's
+  ``time_solve_s`` and p its ``p_optimal``, the probability that ONE sample of the final state
+  is optimal: each run counts as a trial that succeeds with p, a pessimistic reading for a run
+  that keeps the best of ``shots`` samples. Rows without ``p_optimal`` (classical solvers
+  return one answer) take p = 1 when their answer is optimal (gap 0) and 0 when it is not.
+  TTS = t when p >= 0.99 and ∞ when p = 0 (the optimum was never seen).
+
 Aggregation (``table``): rows are grouped by the ``by`` columns (missing values form their own
-group); each group reports ``runs`` (rows in the group) and ``errors`` (rows with status
-"error", e.g. refused for memory), then one column per metric over the runs that did not
-fail and have a value. A boolean metric (``feasible``, ``repaired``, ...) is the fraction of
-those runs where it is true, whatever ``agg``; a numeric metric is their mean, median, min or
-max. With ``agg="mean"`` the first numeric (non-boolean) metric is followed by ``<metric>_std``, its
-sample standard deviation (ddof = 1; missing for a single value). Rows are sorted by the ``by``
-columns in natural order (numbers numerically, "1tc.8" before "1tc.16", missing last).
-Numbers print with 4 significant digits, integral values without decimals (as ``qbench
-solve`` prints them); CSV keeps 10 significant digits.
+group; by default problem, instance, solver, encoder, then ``preprocess``/``label`` where they
+tell runs of one solver and encoder apart, then the varying parameters, so a suite without
+swept settings prints what it always did). Each group reports ``runs`` (rows in the group)
+and ``errors`` (rows with status "error", e.g. refused for memory), then one column per metric
+over the runs that did not fail and have a value. A boolean metric (``feasible``, ``success``,
+...) is the fraction of those runs where it is true, whatever ``agg``; ``successes`` is a
+count; a numeric metric is their mean, median, min or max. With ``agg="mean"`` the first
+numeric (non-boolean) metric is followed by ``<metric>_std``, its sample standard deviation
+(ddof = 1; missing for a single value). A metric computed over fewer runs than ``runs −
+errors`` in some group (no gap for infeasible answers, no p_feasible for classical runs) is
+followed by ``n_<metric>``, the runs it covers. Rows are sorted by the ``by`` columns in
+natural order (numbers numerically, "1tc.8" before "1tc.16", missing last). Numbers print
+with 4 significant digits, integral values without decimals (as ``qbench solve`` prints them);
+CSV keeps 10 significant digits.
+
+Figures (``plot``): one line per configuration (``hue``, default ``config``) and instance
+group, one panel per ``facet`` value (default: per problem when there are several), so runs of
+different problems or configurations never share a line. Where x is a property of the instance
+(``n_vars``) a point pools the seeds and the same-size instances of its problem; where x is a
+measured resource (``n_qubits``) a point is one problem size and the line follows the size
+(classical runs, which have no qubits, sit at their problem variables, dashed); where x is a
+parameter (``--x p``) there is one line (or panel) per problem size. Points are means with
+± standard-error bars, or medians with interquartile bars (``stat``); a caption under the axes
+says which and over how many runs. PNG, PDF or SVG by the file's suffix.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +71,98 @@ import numpy as np
 import pandas as pd
 
 from qbench.errors import ConfigError
+from qbench.schema import ROW_FIELDS
 from qbench.store import Store
 from qbench.tables import FORMATS as TABLE_FORMATS
-from qbench.tables import csv_table, format_table, latex_table
+from qbench.tables import csv_table, format_table, format_value, latex_table
 
 DEFAULT_BY = ("problem", "instance", "solver", "encoder")
 DEFAULT_METRICS = ("objective", "gap_pct", "feasible", "p_feasible", "time_total_s")
 AGGS = ("mean", "median", "min", "max")
 EXPORT_FORMATS = ("parquet", "csv")
+FIGURE_FORMATS = ("png", "pdf", "svg")
+STATS = ("mean", "median")
 #: row fields that are booleans (SQLite may hand them back as 0/1)
-BOOLEAN_FIELDS = frozenset({"feasible", "feasible_raw", "repaired", "git_dirty"})
-
-#: plot kind -> (x column, y column, x label, y label, log y)
-KINDS: dict[str, tuple[str, str, str, str, bool]] = {
-    "feasibility_vs_size": ("n_vars", "feasible", "problem variables", "fraction feasible", False),
-    "raw_feasibility_vs_size": (
-        "n_vars",
-        "feasible_raw",
-        "problem variables",
-        "fraction feasible before repair",
-        False,
-    ),
-    "gap_vs_size": ("n_vars", "gap_pct", "problem variables", "gap to best known (%)", False),
-    "gap_vs_qubits": ("n_qubits", "gap_pct", "qubits", "gap to best known (%)", False),
-    "time_vs_qubits": ("n_qubits", "time_total_s", "qubits", "total time (s)", True),
+BOOLEAN_FIELDS = frozenset({"feasible", "feasible_raw", "repaired", "git_dirty", "success"})
+#: the default threshold of a successful run: gap to the best known value in percent
+SUCCESS_GAP = 1.0
+#: the success probability time-to-solution aims at
+TTS_TARGET = 0.99
+#: count metrics: name -> the boolean column whose true values they count
+COUNT_METRICS = {"successes": "success"}
+#: the columns ``derive`` adds beside the expanded parameters
+DERIVED = ("config", "relative_quality", "success", "tts99_s")
+#: columns that are properties of the instance, not of the run
+INSTANCE_COLUMNS = frozenset({"problem", "instance", "n_vars", "best_known", "sense"})
+#: quantities in [0, 1]: figures show them on [0, 1.05]
+UNIT_INTERVAL = frozenset({
+    "feasible", "feasible_raw", "success", "p_feasible", "p_optimal", "relative_quality",
+    "approx_ratio",
+})  # fmt: skip
+#: axis titles with units
+LABELS = {
+    "n_vars": "problem size (binary variables)",
+    "n_qubits": "qubits",
+    "n_qubits_before": "qubits before shrinking",
+    "p": "QAOA layers p",
+    "reps": "ansatz repetitions",
+    "maxiter": "optimizer evaluations (budget)",
+    "shots": "shots",
+    "depth": "circuit depth (layers of gates)",
+    "two_qubit_gates": "two-qubit gates",
+    "gap_pct": "gap to best known (%)",
+    "objective": "objective value",
+    "time_total_s": "total time per run (s)",
+    "time_solve_s": "solve time per run (s)",
+    "tts99_s": "time to solution, 99 % (s)",
+    "feasible": "feasible answers (fraction of runs)",
+    "feasible_raw": "feasible before repair (fraction of runs)",
+    "p_feasible": "probability of a feasible sample",
+    "p_optimal": "probability of an optimal sample",
+    "relative_quality": "approximation ratio (1 = best known)",
+    "approx_ratio": "approximation ratio (1 = best known)",
 }
+#: Okabe–Ito colours (colour-blind safe, yellow left out), then matplotlib's tab10
+COLORS = (
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f",
+)  # fmt: skip
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A figure kind: x and y columns, the title in words, log y axis, default statistic."""
+
+    x: str
+    y: str
+    title: str
+    logy: bool = False
+    stat: str = "mean"
+
+
+KINDS: dict[str, Kind] = {
+    "feasibility_vs_size": Kind("n_vars", "feasible", "Feasible answers vs problem size"),
+    "raw_feasibility_vs_size": Kind(
+        "n_vars", "feasible_raw", "Feasible answers before repair vs problem size"
+    ),
+    "gap_vs_size": Kind("n_vars", "gap_pct", "Gap to the best known value vs problem size"),
+    "gap_vs_qubits": Kind("n_qubits", "gap_pct", "Gap to the best known value vs qubits"),
+    "time_vs_qubits": Kind("n_qubits", "time_total_s", "Run time vs qubits", logy=True),
+    "time_vs_size": Kind("n_vars", "time_total_s", "Run time vs problem size", logy=True),
+    "ratio_vs_size": Kind("n_vars", "relative_quality", "Approximation ratio vs problem size"),
+    "ratio_vs_p": Kind("p", "relative_quality", "Approximation ratio vs QAOA layers"),
+    "success_vs_size": Kind("n_vars", "success", "Successful runs vs problem size"),
+    "p_feasible_vs_size": Kind(
+        "n_vars", "p_feasible", "Probability of a feasible sample vs problem size"
+    ),
+    "p_optimal_vs_size": Kind(
+        "n_vars", "p_optimal", "Probability of an optimal sample vs problem size"
+    ),
+    "tts_vs_size": Kind(
+        "n_vars", "tts99_s", "Time to solution (99 %) vs problem size", logy=True, stat="median"
+    ),
+}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -109,13 +219,21 @@ def _natural_key(value: Any) -> tuple:
     return (1, tuple(int(p) if i % 2 else p for i, p in enumerate(parts)))
 
 
+def _text(value: Any) -> str:
+    """A parameter value in a name: booleans as JSON (true/false), numbers as tables print."""
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return format_value(value)
+
+
 def _check_columns(df: pd.DataFrame, by: Sequence[str], metric: Sequence[str]) -> None:
     unknown = [c for c in by if c not in df.columns]
     if unknown:
         raise ConfigError(
             f"unknown --by column(s) {', '.join(unknown)}; allowed: {', '.join(df.columns)}"
         )
-    numeric = [c for c in df.columns if _is_numeric(df[c])]
+    numeric = [c for c in df.columns if _is_numeric(df[c])] + list(COUNT_METRICS)
     bad = [c for c in metric if c not in numeric]
     if bad:
         raise ConfigError(
@@ -124,24 +242,259 @@ def _check_columns(df: pd.DataFrame, by: Sequence[str], metric: Sequence[str]) -
         )
 
 
+# ---------------------------------------------------------------------------- derived columns
+
+
+def time_to_solution(t_run: float | None, p: float | None, target: float = TTS_TARGET) -> float:
+    """TTS at ``target``: ``t_run · ln(1 − target) / ln(1 − p)`` — the time to repeat a run
+    that succeeds with probability p until one succeeded with probability ``target`` (Rønnow
+    et al. 2014). ``t_run`` when p >= target, ∞ when p = 0, NaN when either is unknown."""
+    t_run, p = _plain(t_run), _plain(p)
+    if t_run is None or p is None:
+        return math.nan
+    if p >= target:
+        return float(t_run)
+    if p <= 0:
+        return math.inf
+    return float(t_run) * math.log1p(-target) / math.log1p(-p)
+
+
+def _param_value(value: Any) -> Any:
+    """A parameter value as a column holds it: scalars as they are, lists as JSON text."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return value
+
+
+def _param_dicts(df: pd.DataFrame) -> list[dict[str, Any] | None]:
+    """Each row's parameters as a flat dict (``backend_options.mitigation``), None when the
+    row has no readable ``params``."""
+    if "params" not in df.columns:
+        return [None] * len(df)
+    out: list[dict[str, Any] | None] = []
+    for text in df["params"]:
+        text = _plain(text)
+        try:
+            raw = json.loads(text) if isinstance(text, str) else text
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict):
+            out.append(None)
+            continue
+        flat: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, dict) and value:
+                flat.update({f"{key}.{k}": _param_value(v) for k, v in value.items()})
+            else:
+                flat[key] = _param_value(value)
+        out.append(flat)
+    return out
+
+
+def _text_column(df: pd.DataFrame, name: str) -> list[Any]:
+    """The column's values as plain Python values (None where missing or absent)."""
+    if name not in df.columns:
+        return [None] * len(df)
+    return [_plain(v) for v in df[name]]
+
+
+def _groups(df: pd.DataFrame) -> list[tuple]:
+    """Each row's configuration group without parameters: (solver, encoder, preprocess)."""
+    pre = [None if p in (None, "none") else p for p in _text_column(df, "preprocess")]
+    return list(zip(_text_column(df, "solver"), _text_column(df, "encoder"), pre))
+
+
+def _varying(solvers: list[Any], params: list[dict | None]) -> dict[Any, list[str]]:
+    """Per solver, the parameter keys with more than one value among its rows (rows without a
+    key do not count: conditional keys such as backend options vary with another key, and
+    one encoder's keys are absent in another's rows)."""
+    seen: dict[Any, dict[str, set]] = {}
+    for solver, values in zip(solvers, params):
+        for key, value in (values or {}).items():
+            seen.setdefault(solver, {}).setdefault(key, set()).add(value)
+    return {g: sorted(k for k, v in keys.items() if len(v) > 1) for g, keys in seen.items()}
+
+
+def _key_order(key: str) -> tuple:
+    """Solver parameters first, then encoder ones, then option sub-keys, each by name."""
+    return (key.startswith("encoder."), "." in key, key)
+
+
+def varying_params(df: pd.DataFrame) -> list[str]:
+    """The parameter keys that vary between rows of one solver (a swept ``p``)."""
+    solvers = _text_column(df, "solver")
+    found = {k for keys in _varying(solvers, _param_dicts(df)).values() for k in keys}
+    return sorted(found, key=_key_order)
+
+
+def _column_name(df: pd.DataFrame, key: str, values: list[Any]) -> str:
+    """Where a parameter goes: its key, the existing column that already holds exactly its
+    values, or ``param.KEY`` when the key names a field with other values."""
+    if key not in df.columns and key not in ROW_FIELDS and key not in DERIVED:
+        return key
+    if key in df.columns:
+        held = _text_column(df, key)
+        if all(v is None or h is None or h == v for h, v in zip(held, values)):
+            return key
+    return f"param.{key}"
+
+
+def _param_columns(
+    df: pd.DataFrame, params: list[dict | None], keys: Iterable[str]
+) -> dict[str, tuple[str, list[Any]]]:
+    """key -> (column name, values per row) for the given parameter keys."""
+    out = {}
+    for key in keys:
+        values = [None if p is None else p.get(key) for p in params]
+        out[key] = (_column_name(df, key, values), values)
+    return out
+
+
+def _config_names(
+    df: pd.DataFrame, exclude: Iterable[str] = (), params: list[dict | None] | None = None
+) -> list[str]:
+    """Each row's configuration name (see the module doc), leaving out the parameters whose
+    columns are in ``exclude`` (a figure's x, facet or hue already shows them)."""
+    params = _param_dicts(df) if params is None else params
+    groups = _groups(df)
+    labels = [v.strip() if isinstance(v, str) and v.strip() else None
+              for v in _text_column(df, "label")]  # fmt: skip
+    # a labelled row is named by its label, else by its solver, then what varies within
+    heads = [label or str(solver) for label, (solver, _, _) in zip(labels, groups)]
+    keyed = [(label is not None, head) for label, head in zip(labels, heads)]
+    varying = _varying(keyed, params)
+    keys = {k for ks in varying.values() for k in ks}
+    column = {k: name for k, (name, _) in _param_columns(df, params, keys).items()}
+    exclude = set(exclude)
+    encoders: dict[Any, set] = {}
+    pres: dict[Any, set] = {}
+    for key, (_, encoder, pre) in zip(keyed, groups):
+        encoders.setdefault(key, set()).add(encoder)
+        pres.setdefault(key, set()).add(pre)
+    names = []
+    for key, head, (_, encoder, pre), values in zip(keyed, heads, groups, params, strict=True):
+        parts = [head]
+        for name in sorted(varying.get(key, ()), key=_key_order):
+            if values is not None and name in values and column[name] not in exclude:
+                parts.append(f"{name}={_text(values[name])}")
+        text = " ".join(parts)
+        labelled = key[0]
+        if encoder not in (None, "none") and len(encoders[key]) > 1:
+            text += f" + {encoder}"
+        if pre is not None and (not labelled or len(pres[key]) > 1):
+            text += f" + {pre}"
+        names.append(text)
+    return names
+
+
+def _success(df: pd.DataFrame, success_gap: float) -> list[bool | None]:
+    """Per row: within ``success_gap`` % of the best known value (see the module doc)."""
+    out: list[bool | None] = []
+    rows = zip(_text_column(df, "status"), _text_column(df, "feasible"),
+               _text_column(df, "gap_pct"))  # fmt: skip
+    for status, feasible, gap in rows:
+        if status == "error":
+            out.append(None)
+        elif gap is not None:
+            out.append(bool(float(gap) <= success_gap))
+        elif status in ("timeout", "infeasible") or feasible is False or feasible == 0:
+            out.append(False)
+        else:
+            out.append(None)  # feasible, but no best known value to compare with
+    return out
+
+
+def _tts(df: pd.DataFrame) -> list[float]:
+    """Per row: TTS99 from p_optimal, or from whether a single answer is optimal."""
+    out = []
+    rows = zip(_text_column(df, "status"), _text_column(df, "time_solve_s"),
+               _text_column(df, "p_optimal"), _text_column(df, "gap_pct"),
+               _text_column(df, "feasible"))  # fmt: skip
+    for status, t_run, p_opt, gap, feasible in rows:
+        if status == "error":
+            out.append(math.nan)
+            continue
+        p = p_opt
+        if p is None and gap is not None:
+            p = 1.0 if float(gap) <= 1e-9 else 0.0
+        elif p is None and (feasible is False or status in ("timeout", "infeasible")):
+            p = 0.0
+        out.append(time_to_solution(t_run, p))
+    return out
+
+
+def derive(
+    df: pd.DataFrame, success_gap: float = SUCCESS_GAP, columns: Iterable[str] = ()
+) -> pd.DataFrame:
+    """A copy of the tidy table with the derived columns (module doc): the parameters that
+    vary (and any parameter named in ``columns``) as columns, ``config``,
+    ``relative_quality``, ``success`` (within ``success_gap`` %) and ``tts99_s``.
+    Idempotent: deriving a derived table gives the same table."""
+    out = df.copy()
+    params = _param_dicts(df)
+    wanted = set(varying_params(df))
+    present = {k for p in params if p for k in p}
+    for name in columns:
+        key = name.removeprefix("param.")
+        if name not in df.columns and key in present:
+            wanted.add(key)
+    for _, (column, values) in _param_columns(df, params, sorted(wanted, key=_key_order)).items():
+        if column not in df.columns or column.startswith("param."):
+            out[column] = pd.Series(values, index=out.index, dtype=object)
+    out["config"] = _config_names(df, params=params)
+    has_ratio = "approx_ratio" in out.columns
+    out["relative_quality"] = _as_float(out["approx_ratio"]) if has_ratio else math.nan
+    out["success"] = pd.Series(_success(df, success_gap), index=out.index, dtype=object)
+    out["tts99_s"] = _tts(df)
+    return out
+
+
+def default_by(df: pd.DataFrame) -> list[str]:
+    """The default grouping: ``DEFAULT_BY``, then ``preprocess`` where it tells rows of one
+    solver and encoder apart, ``label`` where the suite names configurations, then the
+    parameters that vary (their columns)."""
+    by = [c for c in DEFAULT_BY if c in df.columns] or list(DEFAULT_BY)
+    pairs = list(zip(_text_column(df, "solver"), _text_column(df, "encoder")))
+    for extra in ("preprocess", "label"):
+        seen: dict[tuple, set] = {}
+        for pair, value in zip(pairs, _text_column(df, extra)):
+            seen.setdefault(pair, set()).add(value)
+        if extra not in df.columns:
+            continue
+        named = extra == "label" and any(isinstance(v, str) and v for v in df[extra])
+        if named or any(len(v) > 1 for v in seen.values()):
+            by.append(extra)
+    params = _param_dicts(df)
+    for _, (column, _) in _param_columns(df, params, varying_params(df)).items():
+        if column not in by:
+            by.append(column)
+    return by
+
+
 # ---------------------------------------------------------------------------- table
 
 
 def aggregate(
     df: pd.DataFrame,
-    by: Sequence[str] = DEFAULT_BY,
+    by: Sequence[str] | None = None,
     metric: Sequence[str] = DEFAULT_METRICS,
     agg: str = "mean",
+    success_gap: float = SUCCESS_GAP,
 ) -> pd.DataFrame:
-    """The aggregated table as a DataFrame: ``by`` columns, runs, errors, metrics (sorted)."""
-    by, metric = _columns(by), _columns(metric)
+    """The aggregated table as a DataFrame: ``by`` columns (default ``default_by``), runs,
+    errors, metrics with their ``_std`` / ``n_`` companions (module doc), sorted."""
+    metric = _columns(metric)
     if agg not in AGGS:
         raise ConfigError(f"unknown aggregation {agg!r}; allowed: {', '.join(AGGS)}")
+    by = _columns(by) if by is not None else None
+    df = derive(df, success_gap, columns=[*(by or ()), *metric])
+    by = default_by(df) if by is None else by
     if not by:
         raise ConfigError(f"--by needs at least one column; allowed: {', '.join(df.columns)}")
     _check_columns(df, by, metric)
-    boolean = {m: _is_boolean(df[m]) for m in metric}
-    values = {m: _as_float(df[m]) for m in metric}
+    source = {m: COUNT_METRICS.get(m, m) for m in metric}
+    boolean = {m: m in COUNT_METRICS or _is_boolean(df[source[m]]) for m in metric}
+    values = {m: _as_float(df[source[m]]) for m in metric}
     std_of = next((m for m in metric if not boolean[m]), None) if agg == "mean" else None
     if "status" in df:
         errors = (df["status"] == "error").fillna(False).astype(bool)
@@ -149,18 +502,22 @@ def aggregate(
     else:
         errors = None
 
-    columns = [*by, "runs", "errors"]
-    for m in metric:
-        columns += [m, f"{m}_std"] if m == std_of else [m]
     rows = []
-    keyed = df[by].astype(object)  # so NaN/None keys group together and keep their types
-    for keys, part in keyed.groupby(by, dropna=False, sort=False):
-        index = part.index
-        row: dict[str, Any] = {c: _plain(k) for c, k in zip(by, keys)}
+    counts: dict[str, bool] = dict.fromkeys(metric, False)  # some group has a partial count
+    groups: dict[tuple, list[int]] = {}  # plain keys: NaN/None together, ints stay ints
+    for i, key in enumerate(zip(*(_text_column(df, c) for c in by))):
+        groups.setdefault(key, []).append(i)
+    for keys, index in groups.items():
+        row: dict[str, Any] = dict(zip(by, keys))
         row["runs"] = len(index)
-        row["errors"] = int(errors.loc[index].sum()) if errors is not None else 0
+        row["errors"] = int(errors.iloc[index].sum()) if errors is not None else 0
         for m in metric:
-            v = values[m].loc[index].dropna().to_numpy()
+            v = values[m].iloc[index].dropna().to_numpy()
+            if m in COUNT_METRICS:
+                row[m] = int(v.sum())
+                continue
+            row[f"n_{m}"] = len(v)
+            counts[m] |= 0 < len(v) < row["runs"] - row["errors"]
             if len(v) == 0:
                 row[m] = None
             elif boolean[m]:
@@ -170,67 +527,268 @@ def aggregate(
             if m == std_of:
                 row[f"{m}_std"] = float(v.std(ddof=1)) if len(v) > 1 else None
         rows.append(row)
+    columns = [*by, "runs", "errors"]
+    for m in metric:
+        columns += [m, f"{m}_std"] if m == std_of else [m]
+        columns += [f"n_{m}"] if counts[m] else []
     rows.sort(key=lambda r: tuple(_natural_key(r[c]) for c in by))
     return pd.DataFrame(rows, columns=columns)
 
 
 def table(
     df: pd.DataFrame,
-    by: Sequence[str] = DEFAULT_BY,
+    by: Sequence[str] | None = None,
     metric: Sequence[str] = DEFAULT_METRICS,
     agg: str = "mean",
     fmt: str = "md",
+    success_gap: float = SUCCESS_GAP,
 ) -> str:
     """The runs aggregated over seeds (see the module doc) as Markdown, LaTeX or CSV text."""
     if fmt not in TABLE_FORMATS:
         raise ConfigError(f"unknown table format {fmt!r}; allowed: {', '.join(TABLE_FORMATS)}")
-    agg_df = aggregate(df, by, metric, agg)
+    agg_df = aggregate(df, by, metric, agg, success_gap)
     columns = list(agg_df.columns)
     if fmt == "csv":
         return csv_table(agg_df)
     rows = [{c: _plain(v) for c, v in r.items()} for r in agg_df.to_dict("records")]
     if fmt == "md":
         return format_table(rows, columns)
-    return latex_table(rows, columns, n_left=len(_columns(by)))
+    n_by = columns.index("runs")
+    return latex_table(rows, columns, n_left=n_by)
 
 
-# ---------------------------------------------------------------------------- plot
+# ---------------------------------------------------------------------------- plot data
 
 
-def _line_label(solver: Any, encoder: Any, preprocess: Any = None) -> str:
-    """The line of a run in plots: solver, then encoder and preprocessing when there are any."""
-    label = str(solver) if _plain(encoder) in (None, "none") else f"{solver} + {encoder}"
-    return label if _plain(preprocess) in (None, "none") else f"{label} + {preprocess}"
+def _label(column: str, success_gap: float = SUCCESS_GAP) -> str:
+    """An axis title with its unit."""
+    if column == "success":
+        return f"runs within {format_value(float(success_gap))} % of best known (fraction)"
+    if column == "successes":
+        return "successful runs"
+    return LABELS.get(column, column.replace("_", " "))
 
 
-def plot_data(df: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """What ``plot`` draws: per line (solver [+ encoder] [+ preprocessing]) and x, the mean y
-    over the runs (seeds and same-size instances; error rows left out), its standard error and
-    count."""
-    if kind not in KINDS:
+def _value_label(column: str, value: Any) -> str:
+    """A legend or panel name for one value of ``column``."""
+    if column in ("config", "label", "solver", "encoder", "preprocess", "problem", "instance"):
+        return str(value)
+    if column == "n_vars":
+        return f"n = {_text(value)}"
+    return f"{column} = {_text(value)}"
+
+
+def _resolve(
+    kind: str | None, x: str | None, y: str | None, stat: str | None
+) -> tuple[str, str, bool, str, str]:
+    """(x, y, log y, statistic, title) of a figure from its kind and the overrides."""
+    if kind is None and y is None:
+        raise ConfigError(f"a figure needs a kind or a y column; kinds: {', '.join(KINDS)}")
+    if kind is not None and kind not in KINDS:
         raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
-    xcol, ycol, _, _, logy = KINDS[kind]
-    missing = [c for c in (xcol, ycol, "solver", "encoder") if c not in df.columns]
+    spec = KINDS[kind] if kind is not None else Kind("n_vars", str(y), "")
+    x, y = x or spec.x, y or spec.y
+    logy = spec.logy if y == spec.y else y.endswith("_s")
+    stat = stat or (spec.stat if y == spec.y else "mean")
+    if stat not in STATS:
+        raise ConfigError(f"unknown statistic {stat!r}; allowed: {', '.join(STATS)}")
+    title = spec.title if (x, y) == (spec.x, spec.y) else ""
+    if not title:
+        name = _label(y).split(" (")[0]
+        title = f"{name[0].upper()}{name[1:]} vs {_label(x).split(' (')[0]}"
+    return x, y, logy, stat, title
+
+
+def _mode(x: str, params: set[str]) -> str:
+    """How points pool runs: "instance" (x is the instance's: pool same-size instances),
+    "parameter" (x is a setting: one line per problem size) or "resource" (x is measured per
+    run: one point per problem size, the line follows size)."""
+    if x in INSTANCE_COLUMNS:
+        return "instance"
+    return "parameter" if x in params else "resource"
+
+
+def _point_stats(values: np.ndarray) -> dict[str, float]:
+    """mean, standard error, median and quartiles (nearest rank: ∞ stays ∞) of the values."""
+    n = len(values)
+    finite = bool(np.isfinite(values).all())
+    std = float(values.std(ddof=1)) if n > 1 and finite else (0.0 if n == 1 else math.nan)
+    q25, q75 = np.quantile(values, [0.25, 0.75], method="nearest")
+    return {"mean": float(values.mean()), "sem": std / math.sqrt(n), "median":
+            float(np.median(values)), "q25": float(q25), "q75": float(q75)}  # fmt: skip
+
+
+@dataclass
+class _Figure:
+    """A figure's points and the facts its drawing and caption need."""
+
+    data: pd.DataFrame
+    x: str
+    y: str
+    logy: bool
+    title: str
+    mode: str
+    bounded: bool
+    lacking: dict[str, list[str]]
+    hue_order: list[str]
+
+
+def _all_param_columns(df: pd.DataFrame) -> set[str]:
+    """The columns that hold parameters, row fields (``n_qubits``, ``shots``) left out: a
+    field measures the run even where a parameter of that name sets it."""
+    params = _param_dicts(df)
+    keys = {k for p in params if p for k in p}
+    names = {name for name, _ in _param_columns(df, params, keys).values()}
+    return {name for name in names if name not in ROW_FIELDS}
+
+
+def _points(
+    df: pd.DataFrame,
+    kind: str | None,
+    x: str | None,
+    y: str | None,
+    hue: str | None,
+    facet: str | None,
+    stat: str | None,
+    success_gap: float,
+    log: bool | None = None,
+) -> _Figure:
+    """The points of a figure (see ``plot_data``) and how they were pooled; ``log`` overrides
+    the kind's choice of a log y axis."""
+    x, y, logy, stat, title = _resolve(kind, x, y, stat)
+    logy = logy if log is None else bool(log)
+    asked = [c for c in (x, y, hue, facet) if c]
+    d = derive(df, success_gap, columns=asked)
+    what = kind or f"{y} vs {x}"
+    missing = [c for c in dict.fromkeys([*asked, "solver"]) if c not in d.columns]
     if missing:
-        raise ConfigError(f"cannot plot {kind}: the rows have no column(s) {', '.join(missing)}")
-    ok = df if "status" not in df else df[(df["status"] != "error").fillna(True)]
-    pre = ok["preprocess"] if "preprocess" in ok else [None] * len(ok)
-    data = pd.DataFrame({
-        "line": [_line_label(s, e, p) for s, e, p in zip(ok["solver"], ok["encoder"], pre)],
-        "x": _as_float(ok[xcol]).to_numpy(), "y": _as_float(ok[ycol]).to_numpy(),
-    }).dropna()  # fmt: skip
-    if logy:
-        data = data[data["y"] > 0]
-    if data.empty:
-        hint = " (the gap needs instances with a best known value)" if ycol == "gap_pct" else ""
         raise ConfigError(
-            f"nothing to plot for {kind}: no successful runs with {xcol} and {ycol}{hint}"
+            f"cannot plot {what}: the rows have no column(s) {', '.join(missing)}; "
+            f"allowed: {', '.join(d.columns)}"
         )
-    stats = data.groupby(["line", "x"])["y"].agg(["mean", "std", "count"]).reset_index()
-    stats["sem"] = (stats["std"] / np.sqrt(stats["count"])).fillna(0.0)
-    order = sorted(range(len(stats)), key=lambda i: (_natural_key(stats["line"][i]), stats["x"][i]))
-    out = stats.iloc[order][["line", "x", "mean", "sem", "count"]].reset_index(drop=True)
-    return out.rename(columns={"count": "runs"})
+    if not _is_numeric(d[y]):
+        raise ConfigError(f"cannot plot {y}: not a numeric column")
+    ok = d if "status" not in d else d[(d["status"] != "error").fillna(True)]
+    ok = ok.reset_index(drop=True)
+    param_cols = _all_param_columns(ok)
+    mode = _mode(x, param_cols)
+    xs = _as_float(ok[x])
+    nan = pd.Series(math.nan, index=ok.index)
+    classical = (_as_float(ok["n_qubits"]) if "n_qubits" in ok else nan).isna().to_numpy()
+    if x == "n_qubits" and "n_vars" in ok:
+        xs = xs.where(xs.notna(), _as_float(ok["n_vars"]))
+    ys = _as_float(ok[y])
+    drawable = xs.notna() & ys.notna()
+    configs = ok["config"]
+    lacking: dict[str, list[str]] = {}  # column -> configurations left out for lack of it
+    for config in sorted(set(configs[~drawable]) - set(configs[drawable]), key=_natural_key):
+        column = x if xs[configs == config].isna().all() else y
+        lacking.setdefault(column, []).append(config)
+    pooled = {x} | ({facet} if facet else set()) | ({hue} if hue else set())
+    rest = pd.Series(_config_names(ok, pooled & param_cols), index=ok.index)
+    hue_col = hue or "config"
+    if hue_col == "config":
+        hue_val = rest
+    else:
+        raw = [_plain(v) for v in ok[hue_col]]
+        hue_val = pd.Series([_value_label(hue_col, v) if v is not None else r
+                             for v, r in zip(raw, rest)], index=ok.index)  # fmt: skip
+    hue_order = sorted(set(hue_val), key=_natural_key)  # colours stay put across figures
+    frame = pd.DataFrame({
+        "x": xs, "y": ys, "size": _as_float(ok["n_vars"]) if "n_vars" in ok else nan,
+        "problem": pd.Series(_text_column(ok, "problem"), index=ok.index, dtype=object),
+        "hue": hue_val, "rest": rest, "classical": classical,
+        "facet_raw": ok[facet].map(_plain) if facet else None,
+    })[drawable]  # fmt: skip
+    if frame.empty:
+        hint = " (the gap needs instances with a best known value)" if y == "gap_pct" else ""
+        raise ConfigError(f"nothing to plot for {what}: no successful runs with {x} and {y}{hint}")
+
+    # panels: the facet column, else one per problem (and per size when x is a setting)
+    if facet:
+        parts = [frame["facet_raw"].map(lambda v: _value_label(facet, v))]
+    else:
+        parts = []
+        if frame["problem"].nunique(dropna=False) > 1:
+            parts.append(frame["problem"].astype(str))
+        if mode == "parameter" and hue != "n_vars" and frame["size"].nunique(dropna=False) > 1:
+            parts.append(frame["size"].map(lambda v: _value_label("n_vars", v)))
+    frame["facet"] = pd.concat(parts, axis=1).astype(str).agg(", ".join, axis=1) if parts else ""
+    rows = []
+    for facet_value, panel in frame.groupby("facet", sort=False):
+        rows += _panel_points(panel, facet_value, hue_col, mode)
+    data = pd.DataFrame(rows)
+    bounded = y in UNIT_INTERVAL or _is_boolean(d[y])
+    center = data["mean"] if stat == "mean" else data["median"]
+    lo = data["mean"] - data["sem"] if stat == "mean" else data["q25"]
+    hi = data["mean"] + data["sem"] if stat == "mean" else data["q75"]
+    if bounded:  # bars of fractions stay in [0, 1]
+        lo, hi = lo.clip(lower=0.0), hi.where(center > 1.0, hi.clip(upper=1.0))
+    data["y"], data["lo"], data["hi"] = center, lo.where(lo <= center, center), hi
+    data["stat"] = stat
+    order = sorted(range(len(data)), key=lambda i: (
+        _natural_key(data["facet"][i]), _natural_key(data["hue"][i]),
+        _natural_key(data["line"][i]), _natural_key(data["size"][i]), data["x"][i]))  # fmt: skip
+    data = data.iloc[order].reset_index(drop=True)[[
+        "facet", "line", "hue", "x", "size", "mean", "sem", "median", "q25", "q75", "y", "lo",
+        "hi", "runs", "classical", "stat",
+    ]]  # fmt: skip
+    return _Figure(data, x, y, logy, title, mode, bounded, lacking, hue_order)
+
+
+def _panel_points(panel: pd.DataFrame, facet: str, hue_col: str, mode: str) -> list[dict]:
+    """The points of one panel: lines by hue (and the configuration where a hue value pools
+    several), problem and, for a parameter on x, problem size; points by x (and size)."""
+    split_problem = panel["problem"].nunique(dropna=False) > 1
+    split_size = (mode == "parameter" and hue_col != "n_vars"
+                  and panel["size"].nunique(dropna=False) > 1)  # fmt: skip
+    per_hue = panel.groupby("hue")["rest"].nunique()
+    line_cols = ["hue", "rest"] + (["problem"] if split_problem else [])
+    line_cols += ["size"] if split_size else []
+    point_cols = ["size", "x"] if mode == "resource" else ["x"]
+    rows = []
+    for keys, line in panel.groupby(line_cols, dropna=False, sort=False):
+        keys = dict(zip(line_cols, keys))
+        name = str(keys["hue"])
+        if hue_col != "config" and per_hue[keys["hue"]] > 1:  # the hue pools configurations
+            rest = str(keys["rest"])
+            name = rest if rest.startswith(name) else f"{name} · {rest}"
+        if split_problem:
+            name += f" · {keys['problem']}"
+        if split_size:
+            name += f" · {_value_label('n_vars', keys['size'])}"
+        for pkeys, point in line.groupby(point_cols, dropna=False, sort=False):
+            pkeys = dict(zip(point_cols, pkeys if isinstance(pkeys, tuple) else (pkeys,)))
+            values = point["y"].to_numpy(dtype=float)
+            rows.append({
+                "facet": facet, "line": name, "hue": keys["hue"], "x": float(pkeys["x"]),
+                "size": _plain(pkeys.get("size", point["size"].iloc[0])),
+                **_point_stats(values), "runs": len(values),
+                "classical": bool(point["classical"].all()),
+            })  # fmt: skip
+    return rows
+
+
+def plot_data(
+    df: pd.DataFrame,
+    kind: str | None = None,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    hue: str | None = None,
+    facet: str | None = None,
+    stat: str | None = None,
+    success_gap: float = SUCCESS_GAP,
+) -> pd.DataFrame:
+    """What ``plot`` draws, one row per point: ``facet`` (panel), ``line`` (legend name),
+    ``hue``, ``x``, ``size`` (problem variables of the point's instances), ``mean``, ``sem``,
+    ``median``, ``q25``, ``q75``, the drawn ``y`` / ``lo`` / ``hi`` (as ``stat`` says),
+    ``runs`` and ``classical`` (no qubits: on a qubit axis drawn at n_vars). Error rows are
+    left out; the module doc says how lines and points pool runs."""
+    return _points(df, kind, x, y, hue, facet, stat, success_gap).data
+
+
+# ---------------------------------------------------------------------------- figures
 
 
 def _figure(**kwargs: Any):
@@ -243,34 +801,230 @@ def _figure(**kwargs: Any):
             "plots need matplotlib, which is not installed: pip install matplotlib "
             '(or pip install -e ".[plot]")'
         ) from None
-    return Figure(layout="tight", **kwargs)
+    return Figure(layout="constrained", **kwargs)
+
+
+def _figure_format(path: Path) -> str:
+    """The figure format of a path's suffix; ConfigError for any other suffix."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        allowed = ", ".join(f".{f}" for f in FIGURE_FORMATS)
+        raise ConfigError(f"cannot write a figure to {path}: the file must end in {allowed}")
+    return fmt
 
 
 def _save(fig: Any, path: str | Path) -> Path:
+    """Write the figure in the format of the suffix (PNG at 200 dpi; PDF and SVG keep text
+    as text, TrueType in PDF, as journals ask)."""
+    from matplotlib import rc_context
+
     path = Path(path)
+    fmt = _figure_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
+    with rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
+        fig.savefig(path, format=fmt, dpi=200)
     return path
 
 
-def plot(df: pd.DataFrame, kind: str, path: str | Path) -> Path:
-    """Draw one of ``KINDS`` to a PNG (dpi 150): one line per (solver, encoder) with markers,
-    the mean over the runs at each x and standard-error bars (``plot_data``). Needs
-    matplotlib (the ``plot`` extra)."""
-    data = plot_data(df, kind)
-    _, _, xlabel, ylabel, logy = KINDS[kind]
-    fig = _figure(figsize=(6.4, 4.8))
-    ax = fig.add_subplot()
-    for i, (label, line) in enumerate(data.groupby("line", sort=False)):
-        ax.errorbar(line["x"], line["mean"], yerr=line["sem"], marker=MARKERS[i % len(MARKERS)],
-                    capsize=3, label=label)  # fmt: skip
+def _ylim(data: pd.DataFrame, y: str, logy: bool, bounded: bool) -> tuple[float, float]:
+    """Axis limits that show every point: [0, 1.05] for fractions and ratios, zero included
+    for values near it, a whole decade at least on log axes, never a tiny range around a
+    constant series."""
+    values = pd.concat([data["y"], data["lo"], data["hi"]]).to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
     if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(kind.replace("_", " "))
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+        values = values[values > 0]
+    if values.size == 0:
+        return (0.1, 10.0) if logy else (0.0, 1.0)
+    vmin, vmax = float(values.min()), float(values.max())
+    if bounded and not logy:
+        return -0.03, max(1.05, vmax * 1.03)
+    if logy:
+        low, high = vmin / 1.6, vmax * 1.6
+        if high / low < 10:
+            mid = math.sqrt(low * high)
+            low, high = mid / math.sqrt(10), mid * math.sqrt(10)
+        return low, high
+    if vmin >= 0 and vmax == 0:
+        return -0.03, 1.0
+    if vmin >= 0 and vmin <= 0.5 * vmax:
+        top = vmax * 1.08
+        return -0.03 * top, top
+    span = vmax - vmin
+    if span <= 1e-9 * max(1.0, abs(vmax)):
+        span = max(abs(vmax) * 0.2, 1.0)
+        return vmax - span / 2, vmax + span / 2
+    return vmin - 0.06 * span, vmax + 0.06 * span
+
+
+def _caption(data: pd.DataFrame, mode: str, notes: list[str]) -> str:
+    """What the points and bars are, over how many runs, and what the figure leaves out."""
+    runs = data["runs"]
+    count = f"{runs.min()}" if runs.min() == runs.max() else f"{runs.min()}–{runs.max()}"
+    stat = data["stat"].iloc[0]
+    what = ("Points: mean over runs; bars: ± 1 standard error" if stat == "mean"
+            else "Points: median over runs; bars: interquartile range")  # fmt: skip
+    pooling = {
+        "instance": "a point pools seeds and the instances of one problem and size",
+        "resource": "a point is one problem size (seeds and same-size instances pooled), "
+        "lines follow size",
+        "parameter": "one line or panel per problem size, a point pools seeds",
+    }[mode]
+    parts = [f"{what}; {count} runs per point; {pooling}", *notes]
+    return "; ".join(parts) + "."
+
+
+def _wrap(text: str, width_in: float, fontsize: float) -> list[str]:
+    """The caption broken into lines that fit the figure's width."""
+    import textwrap
+
+    chars = max(40, int(width_in * 72 / (fontsize * 0.52)))
+    return textwrap.wrap(text, chars)
+
+
+def plot(
+    df: pd.DataFrame,
+    kind: str | None,
+    path: str | Path,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    hue: str | None = None,
+    facet: str | None = None,
+    stat: str | None = None,
+    title: str | None = None,
+    caption: bool = True,
+    success_gap: float = SUCCESS_GAP,
+    logy: bool | None = None,
+) -> Path:
+    """Draw a figure (``plot_data``'s points) to ``path``, PNG, PDF or SVG by its suffix: one
+    kind of ``KINDS`` or any ``y`` against any ``x``, one line per ``hue`` value (default
+    ``config``) and instance group, small multiples per ``facet`` value, error bars as
+    ``stat`` says, a ``title`` (default: the kind's, in words; "" for none) and a caption
+    under the axes stating what the bars are and over how many runs; ``logy`` a log y axis
+    (default: the kind's; time axes are). Needs matplotlib."""
+    path = Path(path)
+    _figure_format(path)
+    fig_spec = _points(df, kind, x, y, hue, facet, stat, success_gap, logy)
+    data, x, y, logy = fig_spec.data, fig_spec.x, fig_spec.y, fig_spec.logy
+    fig = _figure()  # fails early without matplotlib
+    facets = list(dict.fromkeys(data["facet"]))
+    n = len(facets)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    names = list(dict.fromkeys(data["line"]))
+    legend_w = min(3.2, 1.0 + 0.065 * max(len(s) for s in names))
+    width = (6.0 if n == 1 else 3.9 * ncols) + legend_w
+    axes_h = 4.2 if n == 1 else 3.2 * nrows
+    low, high = _ylim(data, y, logy, fig_spec.bounded)
+
+    notes: list[str] = []
+    if x == "n_qubits" and data["classical"].any():
+        notes.append("classical solvers (dashed, open markers) at their problem variables")
+    if y == "success":
+        notes.append(f"success: gap to best known <= {format_value(float(success_gap))} %")
+    if y == "tts99_s":
+        notes.append("TTS = t_solve · ln(0.01)/ln(1 − p), p = p_optimal (single answers: 1 if "
+                     "optimal, else 0)")  # fmt: skip
+    infinite = data[~np.isfinite(data["y"])]
+    if len(infinite):
+        points = sorted({(r.line, r.x) for r in infinite.itertuples()},
+                        key=lambda p: (_natural_key(p[0]), p[1]))  # fmt: skip
+        where = [f"{line} at x = {_text(value)}" for line, value in points]
+        notes.append("not drawn (infinite: optimum never found): " + ", ".join(where))
+    if logy and (data["y"] <= 0).any():
+        zero = data[data["y"] <= 0]
+        points = sorted({(r.line, r.x) for r in zero.itertuples()},
+                        key=lambda p: (_natural_key(p[0]), p[1]))  # fmt: skip
+        where = [f"{line} at x = {_text(value)}" for line, value in points]
+        notes.append("not drawn (zero on the log axis): " + ", ".join(where))
+    if (~np.isfinite(data["hi"]) & np.isfinite(data["y"])).any():
+        notes.append("bars cut at the top reach infinity")
+    for column, configs in fig_spec.lacking.items():
+        notes.append(f"not drawn (no {column}): {', '.join(configs)}")
+    dodge = any(len(set(p["line"])) > 1 for _, p in data.groupby("facet"))
+    if dodge:
+        notes.append("points offset sideways for legibility")
+    if fig_spec.mode == "resource" and (data["x"] != data["size"]).any():
+        notes.append("n = problem variables where they differ from x")
+    text = _caption(data, fig_spec.mode, notes) if caption else ""
+    lines = _wrap(text, width, 7.0) if text else []
+    caption_h = 0.16 * len(lines) + (0.1 if lines else 0)
+    fig.set_size_inches(width, axes_h + caption_h + 0.5)
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+    style: dict[str, tuple[str, str]] = {}
+    for i, h in enumerate(fig_spec.hue_order):
+        style[h] = (COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)])
+    handles: dict[str, Any] = {}
+    dashes = ("-", ":", "-.", (0, (5, 1, 1, 1)))
+    for k, facet_value in enumerate(facets):
+        ax = axes[k // ncols][k % ncols]
+        panel = data[data["facet"] == facet_value]
+        xs = np.unique(panel["x"].to_numpy())
+        gap = float(np.min(np.diff(xs))) if len(xs) > 1 else 1.0
+        line_names = list(dict.fromkeys(panel["line"]))
+        per_hue: dict[str, int] = {}
+        for j, name in enumerate(line_names):
+            line = panel[panel["line"] == name]
+            line = line[np.isfinite(line["y"]) & ((line["y"] > 0) if logy else True)]
+            if line.empty:
+                continue
+            color, marker = style[line["hue"].iloc[0]]
+            nth = per_hue.setdefault(line["hue"].iloc[0], 0)
+            per_hue[line["hue"].iloc[0]] += 1
+            classical = bool(line["classical"].all()) and x == "n_qubits"
+            linestyle = "--" if classical else dashes[nth % len(dashes)]
+            offset = (j / (len(line_names) - 1) - 0.5) * 0.22 * gap if dodge and len(
+                line_names) > 1 else 0.0  # fmt: skip
+            hi = line["hi"].where(np.isfinite(line["hi"]), high)
+            down, up = line["y"] - line["lo"], hi - line["y"]
+            yerr = np.vstack([down.clip(lower=0), up.clip(lower=0)])
+            artist = ax.errorbar(
+                line["x"] + offset, line["y"], yerr=yerr, color=color, marker=marker,
+                linestyle=linestyle, capsize=2.5, markersize=5, linewidth=1.4, elinewidth=0.9,
+                markerfacecolor="white" if classical else color, label=name,
+            )  # fmt: skip
+            handles.setdefault(name, artist)
+            if fig_spec.mode == "resource":  # which problem size a point is, where x hides it
+                for px, py, size in zip(line["x"] + offset, line["y"], line["size"]):
+                    if size is not None and not math.isclose(px - offset, size):
+                        ax.annotate(f"n={_text(size)}", (px, py), textcoords="offset points",
+                                    xytext=(4, 3), fontsize=6.5, color=color)  # fmt: skip
+        if logy:
+            ax.set_yscale("log")
+        ax.set_ylim(low, high)
+        if len(xs) <= 12 and np.allclose(xs, np.round(xs)):
+            ax.set_xticks(xs)
+            ax.set_xticklabels([_text(v) for v in xs])
+        pad = 0.5 * gap if len(xs) > 1 else 1.0
+        ax.set_xlim(xs.min() - pad, xs.max() + pad)
+        ax.grid(True, alpha=0.3, linewidth=0.6)
+        if n > 1:
+            ax.set_title(str(facet_value), fontsize="medium")
+    for k in range(n, nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+    xlabel = _label(x, success_gap)
+    if x == "n_qubits" and data["classical"].any():
+        xlabel = "qubits (classical solvers: problem variables)"
+    ylabel = _label(y, success_gap)
+    for k in range(n):
+        ax = axes[k // ncols][k % ncols]
+        if k + ncols >= n:  # the lowest panel of its column
+            ax.set_xlabel(xlabel)
+        if k % ncols == 0:
+            ax.set_ylabel(ylabel)
+    if title != "" and n == 1:
+        axes[0][0].set_title(title or fig_spec.title)
+    elif title != "":
+        fig.suptitle(title or fig_spec.title)
+    legend_title = "configuration" if (hue or "config") == "config" else _label(hue).split(" (")[0]
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper",
+               title=legend_title, fontsize="small", title_fontsize="small")  # fmt: skip
+    if lines:
+        below = caption_h / (axes_h + caption_h + 0.5)  # the caption's share of the height
+        fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
+        fig.text(0.01, 0.01, "\n".join(lines), ha="left", va="bottom", fontsize=7.0,
+                 color="#333333")  # fmt: skip
     return _save(fig, path)
 
 
@@ -311,18 +1065,52 @@ def export(df: pd.DataFrame, path: str | Path, fmt: str = "csv") -> Path:
                 "(or use --format csv)"
             ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
+    df = _lists_as_json(df)
     if fmt == "parquet":
-        df.to_parquet(path, index=False)
+        _parquet_safe(df).to_parquet(path, index=False)
     else:
         df.to_csv(path, index=False)
     return path
 
 
+def _lists_as_json(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with list or dict cells (an answer's ``final_params``, ``trace``,
+    ``top_states``) as compact JSON text, which both formats read back unambiguously."""
+    out = df
+    for column in df.columns:
+        if df[column].dtype == object and any(isinstance(v, list | dict) for v in df[column]):
+            out = out.copy() if out is df else out
+            out[column] = df[column].map(
+                lambda v: json.dumps(v, separators=(",", ":")) if isinstance(v, list | dict) else v
+            )
+    return out
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with mixed-type text columns (a parameter that is "auto" in one run and 5.0
+    in another) as text, which Parquet's typed columns need; other columns as they are."""
+    out = df
+    for column in df.columns:
+        if df[column].dtype != object:
+            continue
+        kinds = {float if isinstance(v, int | float) and not isinstance(v, bool) else type(v)
+                 for v in df[column].dropna()}  # fmt: skip
+        if len(kinds) > 1:
+            out = out.copy() if out is df else out
+            out[column] = df[column].map(lambda v: None if _plain(v) is None else str(v))
+    return out
+
+
 # ---------------------------------------------------------------------------- loading
 
 
-def load(folder: str | Path) -> pd.DataFrame:
-    """The stored rows of a suite's output folder; ConfigError when it holds no results."""
+def load(
+    folder: str | Path, success_gap: float = SUCCESS_GAP, solutions: bool = False
+) -> pd.DataFrame:
+    """The stored rows of a suite's output folder (the suite's current runs, ``Store.rows``)
+    with the derived columns (``derive``: varying parameters, config, relative_quality,
+    success, tts99_s); ``solutions`` adds each run's answer (``x``, ``x_raw``,
+    ``final_params``, ``trace``, ``top_states``). ConfigError when it holds no results."""
     folder = Path(folder)
     if not (folder / "results.sqlite").is_file():
         raise ConfigError(
@@ -330,7 +1118,20 @@ def load(folder: str | Path) -> pd.DataFrame:
             "(run `qbench run SUITE` first)"
         )
     with Store(folder) as store:
-        df = store.dataframe()
+        df = store.dataframe(solutions=solutions)
     if df.empty:
         raise ConfigError(f"no runs stored in {folder / 'results.sqlite'} yet")
-    return df
+    return derive(df, success_gap)
+
+
+def stale_note(folder: str | Path) -> str | None:
+    """A note on the stored rows of configurations no longer in the suite (left out of
+    tables), None when there are none."""
+    with Store(folder) as store:
+        n = len(store.stale())
+    if not n:
+        return None
+    return (
+        f"note: {n} stored row(s) of configurations no longer in the suite are left out; "
+        f"`qbench prune {folder}` moves them to the store's history"
+    )

@@ -1,6 +1,8 @@
 """Reports from stored rows: exact tables, aggregation over seeds, plots, exports, suites."""
 
 import argparse
+import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -43,39 +45,45 @@ ROWS = [
 def df():
     frame = pd.DataFrame(ROWS)
     frame["feasible_raw"] = frame["feasible"]  # no repair in these rows
+    # columns the newer figure kinds read; the same parameters in every run of a solver
+    frame["approx_ratio"] = [1.0, 7 / 8, None, None, 1.0, 1.0, 1.0]
+    frame["p_optimal"] = [0.5, 0.25, 0.0, None, None, None, None]
+    frame["time_solve_s"] = frame["time_total_s"] * 0.5
+    frame["params"] = ['{"maxiter": 20, "p": 1}'] * 4 + ['{"engine": "cbc"}'] * 3
     return frame
 
 
 # ------------------------------------------------------------------------------------ tables
 
 MARKDOWN = """\
-| problem | instance | solver | encoder | runs | errors | objective | objective_std | gap_pct | feasible | p_feasible | time_total_s |
-|---------|----------|--------|---------|------|--------|-----------|---------------|---------|----------|------------|--------------|
-| mdkp    | pet2     | mip    | none    | 3    | 0      | 87061     | 0             | 0       | 1        | -          | 0.5          |
-| mis     | 1tc.8    | qaoa   | qubo    | 1    | 1      | -         | -             | -       | -        | -          | -            |
-| mis     | 1tc.16   | qaoa   | qubo    | 3    | 0      | 6         | 2.646         | 6.25    | 0.6667   | 0.2917     | 3            |"""  # noqa: E501
+| problem | instance | solver | encoder | runs | errors | objective | objective_std | gap_pct | n_gap_pct | feasible | p_feasible | time_total_s |
+|---------|----------|--------|---------|------|--------|-----------|---------------|---------|-----------|----------|------------|--------------|
+| mdkp    | pet2     | mip    | none    | 3    | 0      | 87061     | 0             | 0       | 3         | 1        | -          | 0.5          |
+| mis     | 1tc.8    | qaoa   | qubo    | 1    | 1      | -         | -             | -       | 0         | -        | -          | -            |
+| mis     | 1tc.16   | qaoa   | qubo    | 3    | 0      | 6         | 2.646         | 6.25    | 2         | 0.6667   | 0.2917     | 3            |"""  # noqa: E501
 
-LATEX = r"""\begin{tabular}{llllrrrrrrrr}
+LATEX = r"""\begin{tabular}{llllrrrrrrrrr}
 \toprule
-problem & instance & solver & encoder & runs & errors & objective & objective\_std & gap\_pct & feasible & p\_feasible & time\_total\_s \\
+problem & instance & solver & encoder & runs & errors & objective & objective\_std & gap\_pct & n\_gap\_pct & feasible & p\_feasible & time\_total\_s \\
 \midrule
-mdkp & pet2 & mip & none & 3 & 0 & 87061 & 0 & 0 & 1 & - & 0.5 \\
-mis & 1tc.8 & qaoa & qubo & 1 & 1 & - & - & - & - & - & - \\
-mis & 1tc.16 & qaoa & qubo & 3 & 0 & 6 & 2.646 & 6.25 & 0.6667 & 0.2917 & 3 \\
+mdkp & pet2 & mip & none & 3 & 0 & 87061 & 0 & 0 & 3 & 1 & - & 0.5 \\
+mis & 1tc.8 & qaoa & qubo & 1 & 1 & - & - & - & 0 & - & - & - \\
+mis & 1tc.16 & qaoa & qubo & 3 & 0 & 6 & 2.646 & 6.25 & 2 & 0.6667 & 0.2917 & 3 \\
 \bottomrule
 \end{tabular}"""  # noqa: E501
 
 CSV = """\
-problem,instance,solver,encoder,runs,errors,objective,objective_std,gap_pct,feasible,p_feasible,time_total_s
-mdkp,pet2,mip,none,3,0,87061,0,0,1,,0.5
-mis,1tc.8,qaoa,qubo,1,1,,,,,,
-mis,1tc.16,qaoa,qubo,3,0,6,2.645751311,6.25,0.6666666667,0.2916666667,3"""  # noqa: E501
+problem,instance,solver,encoder,runs,errors,objective,objective_std,gap_pct,n_gap_pct,feasible,p_feasible,time_total_s
+mdkp,pet2,mip,none,3,0,87061,0,0,3,1,,0.5
+mis,1tc.8,qaoa,qubo,1,1,,,,0,,,
+mis,1tc.16,qaoa,qubo,3,0,6,2.645751311,6.25,2,0.6666666667,0.2916666667,3"""  # noqa: E501
 
 
 @pytest.mark.parametrize("fmt, expected", [("md", MARKDOWN), ("latex", LATEX), ("csv", CSV)])
 def test_table_output_is_exactly_as_expected(df, fmt, expected):
     # sorted naturally (1tc.8 before 1tc.16), error rows counted but left out of the metrics,
-    # feasible as a fraction, std of the first numeric metric (sqrt(7) for 8, 7, 3)
+    # feasible as a fraction, std of the first numeric metric (sqrt(7) for 8, 7, 3); the gap
+    # covers 2 of the 3 runs of 1tc.16 (one answer is infeasible), so n_gap_pct says so
     assert table(df, fmt=fmt) == expected
     assert table(df.iloc[::-1].reset_index(drop=True), fmt=fmt) == expected  # order-independent
 
@@ -138,14 +146,17 @@ def test_latex_escapes_special_characters():
 
 def test_plot_data_means_and_standard_errors(df):
     data = plot_data(df, "feasibility_vs_size")
-    assert list(data["line"]) == ["mip", "qaoa + qubo"]  # the refused 1tc.8 run is left out
+    assert list(data["facet"]) == ["mdkp", "mis"]  # one panel per problem
+    assert list(data["line"]) == ["mip", "qaoa"]  # the refused 1tc.8 run is left out
     assert list(data["x"]) == [10.0, 16.0] and list(data["runs"]) == [3, 3]
     assert data["mean"].tolist() == pytest.approx([1.0, 2 / 3])
     assert data["sem"].tolist() == pytest.approx([0.0, np.std([1, 1, 0], ddof=1) / np.sqrt(3)])
-    time = plot_data(df, "time_vs_qubits")  # classical runs have no qubits
-    assert list(time["line"]) == ["qaoa + qubo"]
-    assert time["mean"].tolist() == pytest.approx([3.0])
-    assert time["sem"].tolist() == pytest.approx([np.std([1, 2, 6], ddof=1) / np.sqrt(3)])
+    time = plot_data(df, "time_vs_qubits")  # classical runs sit at their problem variables
+    assert list(time["line"]) == ["mip", "qaoa"] and list(time["classical"]) == [True, False]
+    assert list(time["x"]) == [10.0, 16.0]
+    assert time["mean"].tolist() == pytest.approx([0.5, 3.0])
+    sem = [0.25 / np.sqrt(3), np.std([1, 2, 6], ddof=1) / np.sqrt(3)]
+    assert time["sem"].tolist() == pytest.approx(sem)
 
 
 @pytest.mark.parametrize("kind", list(report.KINDS))
@@ -164,6 +175,272 @@ def test_plot_refuses_unknown_kinds_and_empty_data(df, tmp_path):
     with pytest.raises(ConfigError, match="nothing to plot for gap_vs_qubits"):
         plot(errors_only, "gap_vs_qubits", tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+# ------------------------------------------------------------- a study: swept settings, metrics
+
+
+def _run(n, solver, seed, params, *, encoder="qubo", gap=0.0, p_opt=None, t=1.0, qubits=None,
+         status="ok", preprocess="none", label=None, problem="mis"):  # fmt: skip
+    """One hand-made row of a study on generated graphs with n nodes."""
+    feasible = status == "ok"
+    return {
+        "problem": problem, "instance": f"{problem}-n{n}", "n_vars": n, "encoder": encoder,
+        "preprocess": preprocess, "solver": solver, "label": label, "seed": seed,
+        "params": json.dumps(params, sort_keys=True), "n_qubits": qubits,
+        "objective": None if not feasible else 10 * (1 - (gap or 0) / 100), "best_known": 10,
+        "feasible": feasible, "gap_pct": gap if feasible else None,
+        "approx_ratio": 1 - gap / 100 if feasible and gap is not None else None,
+        "p_feasible": None, "p_optimal": p_opt, "time_solve_s": t, "time_total_s": t + 0.5,
+        "status": status,
+    }  # fmt: skip
+
+
+def _qaoa(p, maxiter=60, objective="expectation"):
+    return {"backend": "exact", "maxiter": maxiter, "objective": objective, "p": p, "shots": 64,
+            "encoder.penalty": "auto"}  # fmt: skip
+
+
+CVAR = {"alpha": 0.1, "backend": "exact", "maxiter": 60}
+
+
+@pytest.fixture
+def study():
+    """QAOA p = 1, 2 on MIS graphs of 8 and 12 nodes (two seeds), CVaR-VQE, SA and MIP; QAOA
+    p = 2 misses the optimum of the 12-node graph once; one refused CVaR-VQE run."""
+    rows = []
+    for n in (8, 12):
+        for seed in (0, 1):
+            for p in (1, 2):
+                gap = 25.0 if (n, p, seed) == (12, 2, 1) else 0.0
+                rows.append(_run(n, "qaoa", seed, _qaoa(p), gap=gap, p_opt=0.1 * p, t=p,
+                                 qubits=n))  # fmt: skip
+            rows.append(_run(n, "cvar_vqe", seed, CVAR, p_opt=0.5, qubits=n))
+            rows.append(_run(n, "sa", seed, {"num_reads": 64}, encoder="none", gap=0.5 * seed,
+                             t=0.25))  # fmt: skip
+        rows.append(_run(n, "mip", 0, {"engine": "cbc"}, encoder="none", t=0.01))
+    rows.append(_run(16, "cvar_vqe", 0, CVAR, status="error"))
+    return pd.DataFrame(rows)
+
+
+def test_swept_parameters_become_columns_and_configuration_names(study):
+    derived = report.derive(study)
+    assert report.varying_params(study) == ["p"]  # maxiter is 60 for every QAOA run
+    assert list(derived["p"][:2]) == [1, 2] and pd.isna(derived["p"][2])  # cvar_vqe: no p
+    assert sorted(set(derived["config"])) == ["cvar_vqe", "mip", "qaoa p=1", "qaoa p=2", "sa"]
+    assert report.default_by(derived) == ["problem", "instance", "solver", "encoder", "p"]
+    pd.testing.assert_frame_equal(report.derive(derived), derived)  # idempotent
+    out = aggregate(study, metric=["gap_pct"])
+    qaoa = out[out["solver"] == "qaoa"]
+    assert list(zip(qaoa["instance"], qaoa["p"], qaoa["runs"], qaoa["gap_pct"])) == [
+        ("mis-n8", 1, 2, 0.0), ("mis-n8", 2, 2, 0.0), ("mis-n12", 1, 2, 0.0),
+        ("mis-n12", 2, 2, 12.5),
+    ]  # fmt: skip
+    text = table(study, metric=["gap_pct"])
+    header = [c.strip() for c in text.splitlines()[0].split("|")[1:-1]]
+    assert header == ["problem", "instance", "solver", "encoder", "p", "runs", "errors",
+                      "gap_pct", "gap_pct_std"]  # fmt: skip
+    # by p as a column, and any parameter on request even where it does not vary
+    by_p = aggregate(study, by=["p"], metric=["relative_quality"])
+    assert list(by_p["p"][:2]) == [1, 2] and list(by_p["runs"]) == [4, 4, 11]
+    assert aggregate(study, by=["maxiter"], metric=["time_solve_s"])["runs"].tolist() == [13, 6]
+    with pytest.raises(ConfigError, match=r"unknown --by column\(s\) nosuch"):
+        aggregate(study, by=["nosuch"])
+
+
+def test_parameter_columns_avoid_row_fields_and_configs_read_well(study):
+    rows = study[study["solver"] == "qaoa"].copy()
+    rows.loc[rows.index[::2], "params"] = json.dumps(_qaoa(1, objective="cvar"))
+    rows.loc[rows.index[0], "label"] = "my QAOA"  # a suite table's own name wins
+    shrunk = _run(8, "qaoa", 0, _qaoa(1), preprocess="shrink-plain-aware", qubits=4)
+    other_encoder = _run(8, "qaoa", 0, _qaoa(1), encoder="unbalanced", qubits=8)
+    derived = report.derive(pd.concat([rows, pd.DataFrame([shrunk, other_encoder])]))
+    assert "param.objective" in derived and "objective" in derived  # a field keeps its values
+    assert set(derived["param.objective"]) == {"cvar", "expectation"}
+    assert derived["config"].tolist() == [
+        "my QAOA", "qaoa objective=expectation p=2 + qubo",
+        "qaoa objective=cvar p=1 + qubo", "qaoa objective=expectation p=2 + qubo",
+        "qaoa objective=cvar p=1 + qubo", "qaoa objective=expectation p=2 + qubo",
+        "qaoa objective=cvar p=1 + qubo", "qaoa objective=expectation p=2 + qubo",
+        "qaoa objective=expectation p=1 + qubo + shrink-plain-aware",
+        "qaoa objective=expectation p=1 + unbalanced",
+    ]  # fmt: skip
+    by = report.default_by(derived)
+    assert by == ["problem", "instance", "solver", "encoder", "preprocess", "label",
+                  "param.objective", "p"]  # fmt: skip
+    # backend is a parameter and a field with the same values: the field is its column
+    noisy = study[study["solver"] == "cvar_vqe"].copy()
+    noisy["backend"] = ["exact", "aer_noisy:fake_torino"] * 2 + ["exact"]
+    noisy["params"] = [json.dumps({"backend": b, "maxiter": 60}) for b in noisy["backend"]]
+    derived = report.derive(noisy)
+    assert "param.backend" not in derived and report.default_by(derived)[-1] == "backend"
+    assert sorted(set(derived["config"])) == ["cvar_vqe backend=aer_noisy:fake_torino",
+                                              "cvar_vqe backend=exact"]  # fmt: skip
+
+
+def test_time_to_solution_formula_and_conventions():
+    tts = report.time_to_solution
+    assert tts(2.0, 0.5) == pytest.approx(2.0 * np.log(0.01) / np.log(0.5))  # 13.29 s
+    assert tts(2.0, 0.1) == pytest.approx(87.417, abs=1e-3)  # 2 s · 43.7 repetitions
+    assert tts(2.0, 0.99) == 2.0 and tts(2.0, 1.0) == 2.0  # one run is enough
+    assert tts(2.0, 0.0) == np.inf  # never succeeds
+    assert np.isnan(tts(None, 0.5)) and np.isnan(tts(2.0, None))
+    rows = pd.DataFrame([
+        _run(8, "qaoa", 0, {}, p_opt=0.5, t=2.0, qubits=8),  # from p_optimal
+        _run(8, "sa", 0, {}, encoder="none", gap=0.0, t=0.3),  # one optimal answer: p = 1
+        _run(8, "sa", 1, {}, encoder="none", gap=5.0, t=0.3),  # one suboptimal answer: p = 0
+        _run(8, "qaoa", 1, {}, status="infeasible", t=1.0, qubits=8),
+        _run(8, "qaoa", 2, {}, status="error", qubits=8),
+    ])  # fmt: skip
+    got = report.derive(rows)["tts99_s"].tolist()
+    assert got[:4] == pytest.approx([tts(2.0, 0.5), 0.3, np.inf, np.inf]) and np.isnan(got[4])
+
+
+def test_success_counts_within_the_gap_threshold(study):
+    derived = report.derive(study)
+    sa = derived[derived["solver"] == "sa"]
+    assert sa["success"].tolist() == [True, True, True, True]  # gaps 0 and 0.5 % <= 1 %
+    strict = report.derive(study, success_gap=0.1)
+    assert strict[strict["solver"] == "sa"]["success"].tolist() == [True, False, True, False]
+    unknown = {**_run(8, "qaoa", 2, {}), "gap_pct": None, "best_known": None}
+    failed = [_run(8, "qaoa", 0, {}, status="infeasible"), _run(8, "qaoa", 1, {}, status="error")]
+    rows = pd.DataFrame([*failed, unknown])
+    assert report.derive(rows)["success"].tolist() == [False, None, None]
+    out = aggregate(study, by=["config"], metric=["success", "successes", "relative_quality"],
+                    success_gap=0.1)  # fmt: skip
+    row = out.set_index("config").loc["sa"]
+    assert (row["runs"], row["success"], row["successes"]) == (4, 0.5, 2)
+    qaoa2 = out.set_index("config").loc["qaoa p=2"]
+    assert (qaoa2["successes"], qaoa2["relative_quality"]) == (3, pytest.approx(0.9375))
+    text = table(study, by=["config"], metric=["successes"], success_gap=0.1)
+    assert "| sa       | 4    | 0      | 2         |" in text
+
+
+def test_metrics_over_fewer_runs_than_the_group_say_how_many(study):
+    out = aggregate(study, by=["problem"], metric=["p_optimal", "gap_pct", "feasible"])
+    assert list(out.columns) == ["problem", "runs", "errors", "p_optimal", "p_optimal_std",
+                                 "n_p_optimal", "gap_pct", "feasible"]  # fmt: skip
+    assert (out["runs"][0], out["errors"][0], out["n_p_optimal"][0]) == (19, 1, 12)
+
+
+# ------------------------------------------------------------------------------- study figures
+
+
+def test_plot_points_never_pool_different_instances():
+    rows = [
+        _run(8, "qaoa", s, _qaoa(1), gap=0.0, qubits=8) for s in (0, 1)
+    ] + [
+        _run(64, "pce", s, {"depth": 4}, gap=50.0, qubits=8) for s in (0, 1)
+    ] + [
+        _run(60, "pce", 0, {"depth": 4}, gap=30.0, qubits=8),  # also 8 qubits, another size
+        _run(8, "mip", 0, {}, encoder="none", t=0.01),
+        _run(6, "mip", 0, {}, encoder="none", problem="mdkp", t=0.02),
+    ]  # fmt: skip
+    data = plot_data(pd.DataFrame(rows), "gap_vs_qubits")
+    mis = data[data["facet"] == "mis"]
+    assert list(data["facet"].unique()) == ["mdkp", "mis"]  # one panel per problem
+    assert list(zip(mis["line"], mis["size"], mis["x"], mis["mean"], mis["runs"])) == [
+        ("mip", 8, 8.0, 0.0, 1), ("pce", 60, 8.0, 30.0, 1), ("pce", 64, 8.0, 50.0, 2),
+        ("qaoa", 8, 8.0, 0.0, 2),
+    ]  # fmt: skip
+    assert mis["classical"].tolist() == [True, False, False, False]  # mip at its n_vars
+    time = plot_data(pd.DataFrame(rows), "time_vs_qubits", facet="problem")
+    assert set(time["line"]) == {"mip", "pce", "qaoa"}  # classical runs stay on time plots
+
+
+def test_plot_data_against_a_parameter_hue_and_facet(study):
+    by_p = plot_data(study, "ratio_vs_p")  # one panel per problem size, p on x
+    assert list(by_p["facet"]) == ["n = 8", "n = 8", "n = 12", "n = 12"]
+    assert list(by_p["line"]) == ["qaoa"] * 4 and list(by_p["x"]) == [1.0, 2.0, 1.0, 2.0]
+    assert by_p["mean"].tolist() == pytest.approx([1.0, 1.0, 1.0, 0.875])
+    assert by_p["sem"].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.125])
+    hue = plot_data(study, "gap_vs_size", hue="p", facet="solver")
+    qaoa = hue[hue["facet"] == "qaoa"]
+    assert list(qaoa["line"]) == ["p = 1", "p = 1", "p = 2", "p = 2"]
+    assert set(hue[hue["facet"] == "sa"]["line"]) == {"sa"}  # no p: named by configuration
+    tts = plot_data(study, "tts_vs_size")  # medians and quartiles
+    q2 = tts[tts["line"] == "qaoa p=2"]
+    assert q2["y"].tolist() == pytest.approx([report.time_to_solution(2.0, 0.2)] * 2)
+    assert (tts["stat"] == "median").all()
+    custom = plot_data(study, y="time_solve_s", x="n_vars", stat="mean")
+    assert set(custom["line"]) == {"cvar_vqe", "mip", "qaoa p=1", "qaoa p=2", "sa"}
+    with pytest.raises(ConfigError, match="no column.*nosuch"):
+        plot_data(study, "gap_vs_size", hue="nosuch")
+    with pytest.raises(ConfigError, match="allowed: mean, median"):
+        plot_data(study, "gap_vs_size", stat="mode")
+
+
+def test_a_label_names_the_configurations_it_sweeps(study):
+    labelled = study.copy()
+    labelled["label"] = [{"qaoa": "QAOA", "cvar_vqe": "CVaR-VQE"}.get(s) for s in study["solver"]]
+    derived = report.derive(labelled)
+    assert sorted(set(derived["config"])) == ["CVaR-VQE", "QAOA p=1", "QAOA p=2", "mip", "sa"]
+    assert report.default_by(derived) == ["problem", "instance", "solver", "encoder", "label", "p"]
+    by_size = plot_data(labelled, y="p_optimal", x="p", hue="n_vars")  # one panel, a line per n
+    assert set(by_size["facet"]) == {""} and list(by_size["line"]) == ["n = 8"] * 2 + ["n = 12"] * 2
+    assert by_size["mean"].tolist() == pytest.approx([0.1, 0.2, 0.1, 0.2])
+
+
+def test_log_axes_pool_zeros_and_say_what_they_cannot_draw(study, tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = study.copy()
+    rows.loc[(rows["solver"] == "cvar_vqe") & (rows["n_vars"] == 12), "p_optimal"] = 0.0
+    data = plot_data(rows, "p_optimal_vs_size")
+    cvar = data[data["line"] == "cvar_vqe"]
+    assert cvar["mean"].tolist() == [0.5, 0.0]  # zeros count in the mean, none dropped
+    path = plot(rows, "p_optimal_vs_size", tmp_path / "p.svg", logy=True)
+    words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text()))
+    assert "not drawn (zero on the log axis): cvar_vqe at x = 12" in " ".join(words.split())
+
+
+def test_axis_limits_show_constant_series_whole():
+    frame = pd.DataFrame({"y": [1.0, 1.0], "lo": [1.0, 1.0], "hi": [1.0, 1.0]})
+    assert report._ylim(frame, "feasible", False, True) == (-0.03, 1.05)
+    zero = pd.DataFrame({"y": [0.0], "lo": [0.0], "hi": [0.0]})
+    assert report._ylim(zero, "gap_pct", False, False) == (-0.03, 1.0)
+    low, high = report._ylim(frame * 2.0, "time_total_s", True, False)
+    assert high / low >= 10 and low < 2.0 < high  # a decade at least on log axes
+
+
+@pytest.mark.parametrize("suffix, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"),
+                                           ("svg", b"<?xml")])  # fmt: skip
+def test_figures_in_every_format_with_facets_and_titles(study, tmp_path, suffix, magic):
+    pytest.importorskip("matplotlib")
+    path = plot(study, "gap_vs_size", tmp_path / f"gap.{suffix}", hue="p", facet="n_vars",
+                title="Gap of QAOA by depth")  # fmt: skip
+    assert path.read_bytes()[:5].startswith(magic)
+    if suffix == "svg":  # text stays text: title and caption can be searched and edited
+        text = path.read_text()
+        assert "Gap of QAOA by depth" in text and "standard error" in text
+
+
+def test_figures_refuse_other_formats(study, tmp_path):
+    with pytest.raises(ConfigError, match=r"must end in \.png, \.pdf, \.svg"):
+        plot(study, "gap_vs_size", tmp_path / "gap.jpg")
+    assert not (tmp_path / "gap.jpg").exists()
+
+
+def test_cli_table_and_plot_take_the_new_options(store_dir, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    args = cli.build_parser().parse_args(
+        ["table", str(store_dir), "--metric", "successes", "tts99_s", "--success-gap", "5"]
+    )
+    assert args.by is None and cli.cmd_table(args) == 0
+    out = capsys.readouterr().out
+    # QAOA's maxiter is 20 in the runs and the default in the refused one: it varies
+    assert out.splitlines()[0].startswith("| problem | instance | solver | encoder | maxiter |")
+    assert "successes" in out and "tts99_s" in out
+    target = tmp_path / "fig.pdf"
+    args = cli.build_parser().parse_args(
+        ["plot", str(store_dir), "--kind", "time_vs_qubits", "--hue", "solver", "--facet",
+         "problem", "--title", "Time", "--stat", "median", "-o", str(target)]
+    )  # fmt: skip
+    assert cli.cmd_plot(args) == 0 and target.read_bytes()[:4] == b"%PDF"
+    args = cli.build_parser().parse_args(["plot", str(store_dir), "--y", "time_solve_s"])
+    assert cli.cmd_plot(args) == 0
+    assert (store_dir / "time_solve_s_vs_n_vars.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigError, match="needs --kind or --y"):
+        cli.cmd_plot(cli.build_parser().parse_args(["plot", str(store_dir)]))
 
 
 # ------------------------------------------------------------------------------------ exports
@@ -277,7 +554,8 @@ def test_shipped_suites_load_with_the_expected_runs():
 
     quick = load_suite(SUITES / "quickstart.toml")
     assert quick.name == "quickstart" and quick.out == Path("runs/quickstart")
-    assert len(quick.runs) == 5 * 3 * 2  # five problems x (mip, qaoa, cvar_vqe) x two seeds
+    # five problems x (qaoa, cvar_vqe) x two seeds, + MIP once per problem (deterministic)
+    assert len(quick.runs) == 5 * 2 * 2 + 5
     dry = quick.dry_run()
     assert all(r["fits"] for r in dry)
     assert max(r["n_qubits"] for r in dry) <= 17
@@ -285,9 +563,9 @@ def test_shipped_suites_load_with_the_expected_runs():
 
     mdkp = load_suite(SUITES / "comparative-mdkp.toml")
     dry = mdkp.dry_run()
-    assert len(dry) == 12 * 7 * 3
+    assert len(dry) == 12 * 6 * 3 + 12  # MIP runs once per instance (deterministic)
     by_solver = Counter((r["solver"], r["encoder"], r["fits"]) for r in dry)
-    assert by_solver == {("mip", "none", True): 36, ("sa", "none", True): 36,
+    assert by_solver == {("mip", "none", True): 12, ("sa", "none", True): 36,
                          ("sa", "lagrangian", True): 36, ("qaoa", "qubo", False): 36,
                          ("cvar_vqe", "qubo", False): 36, ("pce", "qubo", True): 36,
                          ("qrao", "qubo", False): 36}  # fmt: skip
@@ -312,7 +590,8 @@ def test_shipped_suites_load_with_the_expected_runs():
 
     mis = load_suite(SUITES / "comparative-mis.toml")
     dry = mis.dry_run()
-    assert len(dry) == 6 * 4 * 3 + 6 * 3 + 3 * 3  # + pce on all graphs, qrao up to 32 nodes
+    # + pce on all graphs, qrao up to 32 nodes; MIP once per graph (deterministic)
+    assert len(dry) == 6 * 3 * 3 + 6 + 6 * 3 + 3 * 3
     compressed = {(r["instance"], r["solver"]): r["n_qubits"]
                   for r in dry if r["solver"] in ("pce", "qrao") and r["fits"]}  # fmt: skip
     assert compressed[("1tc.64", "pce")] == 8 and compressed[("1tc.32", "qrao")] < 32
@@ -334,7 +613,7 @@ def test_quickstart_suite_runs_and_reports(tmp_path, capsys):
 
     suite = load_suite(SUITES / "quickstart.toml", out=tmp_path)
     df = run_suite(suite, workers=1, progress=False)
-    assert len(df) == 30 and set(df["status"]) == {"ok"}
+    assert len(df) == 25 and set(df["status"]) == {"ok"}
     mip = df[df["solver"] == "mip"].groupby("problem")["objective"].first()
     # the quantum answers are feasible and never better than the exact MIP optimum
     for _, row in df[df["solver"] != "mip"].iterrows():
@@ -344,11 +623,16 @@ def test_quickstart_suite_runs_and_reports(tmp_path, capsys):
     args = argparse.Namespace(dir=str(tmp_path), by=None, metric=None, agg="mean", format="md")
     assert cli.cmd_table(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 + 15 and all("| 2    | 0      |" in line for line in lines[2:])
+    assert len(lines) == 2 + 15  # MIP once per instance, the quantum solvers on two seeds
+    assert all(("| 1    | 0      |" if "| mip " in line else "| 2    | 0      |") in line
+               for line in lines[2:])  # fmt: skip
+    # every instance got a reference (MIP/brute, once, in the store): every row has a gap
+    assert df["gap_pct"].notna().all() and set(df["reference_kind"]) == {"optimal"}
     for kind in ("feasibility_vs_size", "time_vs_qubits"):
         args = argparse.Namespace(dir=str(tmp_path), kind=kind, output=None)
         assert cli.cmd_plot(args) == 0
         assert (tmp_path / f"{kind}.png").stat().st_size > 10_000
-    # generated instances have no best known value, hence no gap to plot
-    with pytest.raises(ConfigError, match="gap needs instances with a best known value"):
-        cli.cmd_plot(argparse.Namespace(dir=str(tmp_path), kind="gap_vs_qubits", output=None))
+    # the references give generated instances a gap to plot
+    plot_args = argparse.Namespace(dir=str(tmp_path), kind="gap_vs_qubits", output=None)
+    assert cli.cmd_plot(plot_args) == 0
+    assert (tmp_path / "gap_vs_qubits.png").stat().st_size > 10_000
