@@ -14,9 +14,10 @@ never vanish):
   column already holds (``backend``) is that column. Any other key is expanded on request
   (``--by maxiter``, ``--x p``). Lists are JSON text.
 - ``config`` — a readable name of the run's configuration: the row's ``label`` (else its
-  solver), then the parameters that vary within that label (or solver) (``QAOA p=2``,
-  ``qaoa p=2``), `` + encoder`` where the label or solver has several, `` + preprocess``
-  unless ``none`` (for a label: where it has several).
+  solver), then the parameters that vary within that label (or solver) on one instance
+  (``QAOA p=2``, ``qaoa p=2``; a backend chosen per instance size does not split a line),
+  `` + encoder`` where the label or solver has several, `` + preprocess`` unless ``none``
+  (for a label: where it has several).
 - ``relative_quality`` — objective / best known in the problem's sense (obj/opt for max,
   opt/obj for min; 1 is optimal): the row's ``approx_ratio``, empty for infeasible answers.
 - ``success`` — the run's answer is within ``success_gap`` % of the best known value (QOBLIB's
@@ -46,15 +47,17 @@ natural order (numbers numerically, "1tc.8" before "1tc.16", missing last). Numb
 with 4 significant digits, integral values without decimals (as ``qbench solve`` prints them);
 CSV keeps 10 significant digits.
 
-Figures (``plot``): one line per configuration (``hue``, default ``config``) and instance
-group, one panel per ``facet`` value (default: per problem when there are several), so runs of
-different problems or configurations never share a line. Where x is a property of the instance
-(``n_vars``) a point pools the seeds and the same-size instances of its problem; where x is a
-measured resource (``n_qubits``) a point is one problem size and the line follows the size
-(classical runs, which have no qubits, sit at their problem variables, dashed); where x is a
-parameter (``--x p``) there is one line (or panel) per problem size. Points are means with
-± standard-error bars, or medians with interquartile bars (``stat``); a caption under the axes
-says which and over how many runs. PNG, PDF or SVG by the file's suffix.
+Figures (``plot``): one line per configuration and instance group, one panel per ``facet``
+value (default: per problem when there are several), so runs of different problems or
+configurations never share a line; a ``hue`` column instead draws one line per value of it,
+pooling the configurations that share the value (rows without one keep their configuration).
+Where x is a property of the instance (``n_vars``) a point pools the seeds and the same-size
+instances of its problem; where x is a measured resource (``n_qubits``) a point is one problem
+size and the line follows the size (classical runs, which have no qubits, sit at their problem
+variables, dashed); where x is a parameter (``--x p``) there is one line (or panel) per problem
+size. Points are means with ± standard-error bars, or medians with interquartile bars
+(``stat``); a caption under the axes says which and over how many runs. PNG, PDF or SVG by the
+file's suffix.
 """
 
 from __future__ import annotations
@@ -304,15 +307,22 @@ def _groups(df: pd.DataFrame) -> list[tuple]:
     return list(zip(_text_column(df, "solver"), _text_column(df, "encoder"), pre))
 
 
-def _varying(solvers: list[Any], params: list[dict | None]) -> dict[Any, list[str]]:
+def _varying(
+    solvers: list[Any], params: list[dict | None], within: list[Any] | None = None
+) -> dict[Any, list[str]]:
     """Per solver, the parameter keys with more than one value among its rows (rows without a
     key do not count: conditional keys such as backend options vary with another key, and
-    one encoder's keys are absent in another's rows)."""
-    seen: dict[Any, dict[str, set]] = {}
-    for solver, values in zip(solvers, params):
+    one encoder's keys are absent in another's rows); with ``within`` (each row's instance),
+    only keys with more than one value among the rows of one instance."""
+    within = within if within is not None else [None] * len(solvers)
+    seen: dict[Any, dict[str, dict[Any, set]]] = {}
+    for solver, values, group in zip(solvers, params, within):
         for key, value in (values or {}).items():
-            seen.setdefault(solver, {}).setdefault(key, set()).add(value)
-    return {g: sorted(k for k, v in keys.items() if len(v) > 1) for g, keys in seen.items()}
+            seen.setdefault(solver, {}).setdefault(key, {}).setdefault(group, set()).add(value)
+    return {
+        g: sorted(k for k, by in keys.items() if any(len(v) > 1 for v in by.values()))
+        for g, keys in seen.items()
+    }
 
 
 def _key_order(key: str) -> tuple:
@@ -362,7 +372,9 @@ def _config_names(
     # a labelled row is named by its label, else by its solver, then what varies within
     heads = [label or str(solver) for label, (solver, _, _) in zip(labels, groups)]
     keyed = [(label is not None, head) for label, head in zip(labels, heads)]
-    varying = _varying(keyed, params)
+    # a setting that changes only with the instance (a backend chosen per size) is not a
+    # configuration of its own: one line follows it across sizes
+    varying = _varying(keyed, params, _text_column(df, "instance"))
     keys = {k for ks in varying.values() for k in ks}
     column = {k: name for k, (name, _) in _param_columns(df, params, keys).items()}
     exclude = set(exclude)
@@ -631,6 +643,7 @@ class _Figure:
     bounded: bool
     lacking: dict[str, list[str]]
     hue_order: list[str]
+    failed: list[str]
 
 
 def _all_param_columns(df: pd.DataFrame) -> set[str]:
@@ -670,6 +683,7 @@ def _points(
         raise ConfigError(f"cannot plot {y}: not a numeric column")
     ok = d if "status" not in d else d[(d["status"] != "error").fillna(True)]
     ok = ok.reset_index(drop=True)
+    failed = sorted(set(d["config"]) - set(ok["config"]), key=_natural_key)
     param_cols = _all_param_columns(ok)
     mode = _mode(x, param_cols)
     xs = _as_float(ok[x])
@@ -733,26 +747,24 @@ def _points(
         "facet", "line", "hue", "x", "size", "mean", "sem", "median", "q25", "q75", "y", "lo",
         "hi", "runs", "classical", "stat",
     ]]  # fmt: skip
-    return _Figure(data, x, y, logy, title, mode, bounded, lacking, hue_order)
+    return _Figure(data, x, y, logy, title, mode, bounded, lacking, hue_order, failed)
 
 
 def _panel_points(panel: pd.DataFrame, facet: str, hue_col: str, mode: str) -> list[dict]:
-    """The points of one panel: lines by hue (and the configuration where a hue value pools
-    several), problem and, for a parameter on x, problem size; points by x (and size)."""
+    """The points of one panel: lines by hue (by configuration when the hue is ``config``),
+    problem and, for a parameter on x, problem size; points by x (and size)."""
     split_problem = panel["problem"].nunique(dropna=False) > 1
     split_size = (mode == "parameter" and hue_col != "n_vars"
                   and panel["size"].nunique(dropna=False) > 1)  # fmt: skip
-    per_hue = panel.groupby("hue")["rest"].nunique()
-    line_cols = ["hue", "rest"] + (["problem"] if split_problem else [])
+    # a chosen hue pools the configurations that share its value (as seaborn's hue does)
+    line_cols = ["hue"] if hue_col != "config" else ["hue", "rest"]
+    line_cols += ["problem"] if split_problem else []
     line_cols += ["size"] if split_size else []
     point_cols = ["size", "x"] if mode == "resource" else ["x"]
     rows = []
     for keys, line in panel.groupby(line_cols, dropna=False, sort=False):
         keys = dict(zip(line_cols, keys))
         name = str(keys["hue"])
-        if hue_col != "config" and per_hue[keys["hue"]] > 1:  # the hue pools configurations
-            rest = str(keys["rest"])
-            name = rest if rest.startswith(name) else f"{name} · {rest}"
         if split_problem:
             name += f" · {keys['problem']}"
         if split_size:
@@ -940,6 +952,10 @@ def plot(
         notes.append("not drawn (zero on the log axis): " + ", ".join(where))
     if (~np.isfinite(data["hi"]) & np.isfinite(data["y"])).any():
         notes.append("bars cut at the top reach infinity")
+    if hue and hue != "config":
+        notes.append(f"a line pools the configurations that share its {_label(hue).split(' (')[0]}")
+    if fig_spec.failed:
+        notes.append(f"not drawn (every run refused or failed): {', '.join(fig_spec.failed)}")
     for column, configs in fig_spec.lacking.items():
         notes.append(f"not drawn (no {column}): {', '.join(configs)}")
     dodge = any(len(set(p["line"])) > 1 for _, p in data.groupby("facet"))
@@ -993,7 +1009,8 @@ def plot(
         if logy:
             ax.set_yscale("log")
         ax.set_ylim(low, high)
-        if len(xs) <= 12 and np.allclose(xs, np.round(xs)):
+        spread = float(xs.max() - xs.min()) if len(xs) > 1 else 1.0
+        if len(xs) <= 12 and np.allclose(xs, np.round(xs)) and gap >= 0.04 * spread:
             ax.set_xticks(xs)
             ax.set_xticklabels([_text(v) for v in xs])
         pad = 0.5 * gap if len(xs) > 1 else 1.0

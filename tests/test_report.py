@@ -376,6 +376,9 @@ def test_a_label_names_the_configurations_it_sweeps(study):
     derived = report.derive(labelled)
     assert sorted(set(derived["config"])) == ["CVaR-VQE", "QAOA p=1", "QAOA p=2", "mip", "sa"]
     assert report.default_by(derived) == ["problem", "instance", "solver", "encoder", "label", "p"]
+    pooled = plot_data(labelled, "gap_vs_size", hue="encoder")  # like seaborn's hue
+    assert set(pooled["line"]) == {"qubo", "none"}
+    assert pooled.set_index(["line", "x"])["runs"][("qubo", 8.0)] == 6  # QAOA p=1, 2, CVaR-VQE
     by_size = plot_data(labelled, y="p_optimal", x="p", hue="n_vars")  # one panel, a line per n
     assert set(by_size["facet"]) == {""} and list(by_size["line"]) == ["n = 8"] * 2 + ["n = 12"] * 2
     assert by_size["mean"].tolist() == pytest.approx([0.1, 0.2, 0.1, 0.2])
@@ -391,6 +394,14 @@ def test_log_axes_pool_zeros_and_say_what_they_cannot_draw(study, tmp_path):
     path = plot(rows, "p_optimal_vs_size", tmp_path / "p.svg", logy=True)
     words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text()))
     assert "not drawn (zero on the log axis): cvar_vqe at x = 12" in " ".join(words.split())
+
+
+def test_captions_name_configurations_whose_runs_all_failed(study, tmp_path):
+    pytest.importorskip("matplotlib")
+    refused = pd.DataFrame([_run(n, "qrao", 0, {}, status="error", qubits=n) for n in (8, 12)])
+    path = plot(pd.concat([study, refused]), "gap_vs_size", tmp_path / "gap.svg")
+    words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text()))
+    assert "not drawn (every run refused or failed): qrao;" in " ".join(words.split())
 
 
 def test_axis_limits_show_constant_series_whole():
@@ -603,6 +614,15 @@ def test_shipped_suites_load_with_the_expected_runs():
         assert quantum[("1tc.32", solver)] == ("aer_mps", True)
         for name in ("1tc.64", "1et.64", "1dc.64"):
             assert quantum[(name, solver)] == ("exact", False)
+
+    study = load_suite(SUITES / "study-mis.toml")
+    dry = study.dry_run()
+    # 5 graphs x (QAOA p = 1, 2, 3 + CVaR-VQE + SA) x 3 seeds + MIP once per graph
+    assert len(dry) == 5 * 5 * 3 + 5 and all(r["fits"] for r in dry)
+    assert study.varying_params() == ["p"]
+    qaoa = Counter((r["label"], r["p"]) for r in dry if r["solver"] == "qaoa")
+    assert qaoa == {("QAOA", 1): 15, ("QAOA", 2): 15, ("QAOA", 3): 15}
+    assert max(r["n_qubits"] for r in dry) == 16
 
 
 @pytest.mark.slow
