@@ -123,7 +123,7 @@ def _labels(runs: Sequence[RunConfig]) -> dict[str, str]:
     """run_id → a short solver-configuration label, ``qaoa(p=2,encoder=qubo)``: the solver
     name (or its table's ``label``) and, of its encoder, preprocessing and parameters, only
     those whose value differs between the suite's runs of that name (what tells this run from
-    its siblings)."""
+    its siblings) and that this run sets (no ``preprocess=null``)."""
     seen: dict[str, dict[str, set[str]]] = {}
     for cfg in runs:
         values = seen.setdefault(_name(cfg), {})
@@ -133,7 +133,8 @@ def _labels(runs: Sequence[RunConfig]) -> dict[str, str]:
     for cfg in runs:
         values = seen[_name(cfg)]
         facets = _facets(cfg)
-        shown = [f"{k}={_compact(facets.get(k))}" for k in values if len(values[k]) > 1]
+        shown = [f"{k}={_compact(facets[k])}" for k in values
+                 if len(values[k]) > 1 and facets.get(k) is not None]  # fmt: skip
         out[cfg.run_id] = f"{_name(cfg)}({','.join(shown)})" if shown else _name(cfg)
     return out
 

@@ -340,3 +340,14 @@ def test_dask_reports_a_start_when_a_worker_picks_the_run_up(tmp_path, capsys, s
     assert set(starts) <= ids  # a very short run may finish before the scheduler is asked
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("qbench: run ")]
     assert len(lines) == len(ids)
+
+
+def test_labels_name_only_the_settings_a_run_sets_and_its_siblings_lack():
+    def cfg(run_id: str, preprocess: str | None, params: dict) -> RunConfig:
+        return RunConfig("mis:n=6,seed=1", "brute", None, params, 0, False, run_id, preprocess)
+
+    runs = [cfg("a", None, {}), cfg("b", "shrink", {"shrink.mode": "plain"}),
+            cfg("c", "shrink", {"shrink.mode": "adaptive"})]  # fmt: skip
+    labels = progress_module._labels(runs)
+    assert labels == {"a": "brute", "b": "brute(preprocess=shrink,shrink.mode=plain)",
+                      "c": "brute(preprocess=shrink,shrink.mode=adaptive)"}  # fmt: skip
