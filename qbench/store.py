@@ -331,6 +331,11 @@ def with_reference(row: dict[str, Any], ref: dict[str, Any] | None) -> dict[str,
     if ref is None or row.get("best_known") is not None:
         return row
     opt, objective, sense = float(ref["value"]), row.get("objective"), row.get("sense")
+    if sense is None:  # a row stored before rows carried their sense
+        from qbench.problems import PROBLEMS
+
+        kind = PROBLEMS.get(str(row.get("problem")))
+        sense = kind.sense if kind is not None else None
     row = {**row, "best_known": opt, "reference_kind": ref["kind"]}
     if sense in ("min", "max") and objective is not None and row.get("feasible") and opt != 0:
         diff = objective - opt if sense == "min" else opt - objective

@@ -189,3 +189,15 @@ def test_version_and_a_closed_pipe():
         shell=True, capture_output=True, text=True,
     )  # fmt: skip
     assert done.stdout.startswith("mip:") and done.stderr == ""
+
+
+def test_a_reference_fills_gaps_of_rows_stored_without_a_sense():
+    from qbench.store import with_reference
+
+    ref = {"value": 10.0, "kind": "optimal"}
+    old = {"problem": "mis", "objective": 8.0, "feasible": True, "best_known": None}
+    row = with_reference(old, ref)  # a row of an earlier qbench: the problem's sense applies
+    assert (row["gap_pct"], row["approx_ratio"], row["reference_kind"]) == (20.0, 0.8, "optimal")
+    tsp = with_reference({**old, "problem": "tsp", "objective": 12.5}, ref)
+    assert (tsp["gap_pct"], tsp["approx_ratio"]) == (25.0, 0.8)
+    assert with_reference({**old, "best_known": 9.0}, ref)["best_known"] == 9.0  # kept
