@@ -44,8 +44,16 @@ from qbench.textio import MAX_COUNT, format_number, parse_int, parse_real, read_
 
 _FORMATS = "a graph: a DIMACS edge file ('p edge N M', 'e u v') or a 0-based edge list ('u v')"
 
-#: graph models of :meth:`MIS.generate`
-MIS_MODELS = ("gnp", "regular", "unit_disk")
+#: graph models of :meth:`MIS.generate`: random graphs, and Sloane's coding-theory graphs
+MIS_MODELS = ("gnp", "regular", "unit_disk", "1tc", "1et", "1dc")
+#: Sloane's coding-theory graphs ("Challenge Problems: Independent Sets in Graphs"): nodes are
+#: the binary words of length k (n = 2^k), joined when one error of the kind can turn both into
+#: the same word, so an independent set is a code correcting that error
+CODE_GRAPHS = {
+    "1tc": "a single transposition of adjacent bits",
+    "1et": "a single transposition of adjacent bits, the last and first bits included",
+    "1dc": "a single deletion",
+}
 
 
 class MIS(Problem):
@@ -56,7 +64,7 @@ class MIS(Problem):
     generator_params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "random seed"),
         Param("n", int, 16, "nodes", bounds="[1, inf)"),
-        Param("model", str, "gnp", "random graph model", MIS_MODELS),
+        Param("model", str, "gnp", "graph model (1tc/1et/1dc: Sloane's, n = 2^k)", MIS_MODELS),
         Param("p", float, 0.3, "gnp: edge probability", bounds="[0, 1]"),
         Param("d", int, 3, "regular: degree", bounds="[0, inf)"),
         Param(
@@ -208,7 +216,9 @@ class MIS(Problem):
         d: int = 3,
         radius: float = 0.3,
     ) -> MIS:
-        """A random graph: 'gnp' (G(n, p)), 'regular' (random d-regular) or 'unit_disk'.
+        """A random graph: 'gnp' (G(n, p)), 'regular' (random d-regular) or 'unit_disk'; or
+        one of Sloane's coding-theory graphs '1tc', '1et', '1dc' on n = 2^k nodes
+        (:func:`code_graph`; the seed is not used).
 
         'unit_disk' places n points uniformly in the unit square and joins those at distance
         <= radius (networkx's random geometric graph). Only the chosen model's parameter is used.
@@ -220,6 +230,13 @@ class MIS(Problem):
                 f"mis generator: unknown model {model!r}; allowed: {', '.join(MIS_MODELS)}"
             )
         n = int(n)
+        if model in CODE_GRAPHS:
+            if n & (n - 1):
+                raise ConfigError(f"mis generator: model {model} needs n = 2^k nodes, got n={n}")
+            k = n.bit_length() - 1
+            # a word's error ball holds <= k words, each in the balls of <= 2k words: m <= n k^2
+            cls.check_generator_size(n=n, m=n * max(k, 1) ** 2)
+            return cls(code_graph(model, k), name=f"mis-{model}-n{n}")
         if model == "gnp":
             if not _is_number(p) or not 0 <= p <= 1:
                 raise ConfigError(f"mis generator: p must be a number in [0, 1], got {p!r}")
@@ -249,6 +266,35 @@ class MIS(Problem):
             graph = nx.random_geometric_graph(n, float(radius), seed=seed)
             name = f"mis-unit_disk-n{n}-r{radius:g}-s{seed}"
         return cls(graph, name=name)
+
+
+def code_graph(model: str, k: int) -> nx.Graph:
+    """Sloane's graph ``model`` (``CODE_GRAPHS``) on the 2^k binary words of length k: word w
+    is node w, and two words are joined when the sets of words one error can make of them
+    meet. Regenerates the published 1tc.*, 1et.* and 1dc.* files edge for edge."""
+    n = 1 << k
+    if model == "1dc":
+
+        def ball(w: int) -> set:
+            s = format(w, f"0{k}b") if k else ""
+            return {s[:i] + s[i + 1 :] for i in range(k)}
+    else:
+        pairs = [(j, j + 1) for j in range(k - 1)]
+        if model == "1et" and k > 2:
+            pairs.append((k - 1, 0))
+
+        def ball(w: int) -> set:
+            swapped = {w ^ (1 << i) ^ (1 << j) for i, j in pairs if (w >> i & 1) != (w >> j & 1)}
+            return {w} | swapped
+
+    holders: dict = {}
+    for w in range(n):
+        for item in ball(w):
+            holders.setdefault(item, []).append(w)
+    graph = nx.empty_graph(n)
+    for words in holders.values():
+        graph.add_edges_from((u, v) for i, u in enumerate(words) for v in words[i + 1 :])
+    return graph
 
 
 def _is_number(value: object) -> bool:
