@@ -250,6 +250,11 @@ def prepare(
     enc = resolve_encoder(chosen, encoder)
     params = dict(params or {})
     pre = None if preprocess in (None, "none") else get_preprocessor(preprocess)
+    if pre is not None and pre.problems and problem.kind not in pre.problems:
+        raise ConfigError(
+            f"preprocess {pre.name!r} works on {' and '.join(pre.problems)} instances; "
+            f"{spec!r} is a {problem.kind} instance"
+        )
     pre_raw, backend_raw = _split_prefixed(params, pre)
     pre_options = _preprocess_options(pre, pre_raw, enc, chosen)
     repair = repair or (pre is not None and pre.implies_repair)

@@ -101,7 +101,7 @@ class Plan:
         if n is None:
             return n, reason
         if prep.preprocessor is not None:
-            n = prep.preprocessor.size(prep.preprocess_options, n)
+            n = prep.preprocessor.size(prep.preprocess_options, n, prep.problem)
         solver = prep.solver
         if solver.qubits is not None and prep.encoder is not None:
             key = (self.size_key, solver.name, json.dumps(prep.solver_params, default=str))

@@ -741,7 +741,7 @@ class _Builder:
                 continue
             if prep.preprocessor is not None:
                 try:
-                    prep.preprocessor.size(prep.preprocess_options, n_qubits)
+                    prep.preprocessor.size(prep.preprocess_options, n_qubits, prep.problem)
                 except ConfigError as exc:
                     self.error(pre.where, f"instance {spec!r}: {exc}")
                     continue

@@ -70,7 +70,8 @@ def fix_first(problem, encoding, options, seed) -> Fixed:
 
 FIX_FIRST = Preprocessor(
     name="fix", params=(), description="fix qubit 0 to 0", options=lambda raw: {},
-    label=lambda options: "fix", labels=("fix",), size=lambda options, n: n - 1, apply=fix_first,
+    label=lambda options: "fix", labels=("fix",), size=lambda options, n, problem: n - 1,
+    apply=fix_first,
 )  # fmt: skip
 
 

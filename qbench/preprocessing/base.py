@@ -37,23 +37,26 @@ class Preprocessor(Component):
     """A registered preprocessing stage.
 
     ``options(raw)`` validates its options (defaults filled in); ``label(options)`` is the row's
-    ``preprocess`` value and ``labels`` every value its runs can carry; ``size(options, n)`` the
-    qubits left of ``n`` (dry runs, without running it); ``apply(problem, encoding, options,
-    seed)`` the :class:`Reduction`. ``implies_repair``: an expanded answer may break
-    constraints, so runs repair it on the original problem. ``keeps_variables``: False when it
-    merges variables, so solvers that take inputs indexed by them cannot follow it.
-    ``deterministic``: the reduction ignores the seed (suites then run a deterministic solver
-    behind it once per instance).
+    ``preprocess`` value and ``labels`` every value its runs can carry; ``size(options, n,
+    problem)`` the qubits left of ``n`` (dry runs, without running it; ``problem`` may be None);
+    ``apply(problem, encoding, options, seed)`` the :class:`Reduction`. ``implies_repair``: an
+    expanded answer may break constraints, so runs repair it on the original problem.
+    ``keeps_variables``: False when it merges variables, so solvers that take inputs indexed by
+    them cannot follow it. ``deterministic``: the reduction ignores the seed (suites then run a
+    deterministic solver behind it once per instance). ``problems``: the problem kinds it works
+    on (empty: any).
     """
 
     options: Callable[[dict[str, Any]], dict[str, Any]] = None
     label: Callable[[dict[str, Any]], str] = None
     labels: tuple[str, ...] = ()
-    size: Callable[[dict[str, Any], int], int] = None
+    size: Callable[..., int] = None
     apply: Callable[..., Reduction] = None
     implies_repair: bool = True
     keeps_variables: bool = False
     #: True when its reduction does not depend on the seed (shrinking's correlations do)
     deterministic: bool = False
+    #: the problem kinds it works on; empty for any
+    problems: tuple[str, ...] = ()
 
     role = "preprocessing"

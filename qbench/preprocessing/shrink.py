@@ -30,8 +30,9 @@ def apply(problem: Any, encoding: Any, options: dict[str, Any], seed: int) -> Sh
     return shrink_problem(problem, encoding, seed=seed, samples=samples, **options)
 
 
-def size(options: dict[str, Any], n: int) -> int:
-    """Qubits left of ``n`` (ConfigError when the target does not fit n)."""
+def size(options: dict[str, Any], n: int, problem: Any = None) -> int:
+    """Qubits left of ``n`` (ConfigError when the target does not fit n); the problem does not
+    matter."""
     return resolve_target(options["target"], n)
 
 
