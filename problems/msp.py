@@ -44,6 +44,9 @@ from qbench.textio import (
     value_limit_message,
 )
 
+#: random streams of :meth:`MSP.generate`
+MSP_RNGS = ("default", "legacy")
+
 _FORMATS = "an .msp file ('m n', then per product n demands and its target)"
 
 _BEST_KNOWN = re.compile(r"^#\s*best_known\b\s*(.*)$")
@@ -92,6 +95,13 @@ class MSP(Problem):
         Param("m", int, 3, "products (rows)", bounds="[1, inf)"),
         Param("n", int, None, "retailers (None: 10(m − 1))", bounds="[1, inf)"),
         Param("max_demand", int, 99, "demands uniform in 0..max_demand", bounds="[0, inf)"),
+        Param(
+            "rng",
+            str,
+            "default",
+            "numpy's Generator, or the legacy seeding of the comparative study's instances",
+            MSP_RNGS,
+        ),
     )
     extension: ClassVar[str] = ".msp"
     sense: ClassVar[str] = "min"
@@ -176,12 +186,23 @@ class MSP(Problem):
         return X[0].astype(np.int8)
 
     @classmethod
-    def generate(cls, seed: int = 0, m: int = 3, n: int | None = None, max_demand: int = 99) -> MSP:
+    def generate(
+        cls,
+        seed: int = 0,
+        m: int = 3,
+        n: int | None = None,
+        max_demand: int = 99,
+        rng: str = "default",
+    ) -> MSP:
         """Cornuéjols–Dawande instance: d_ij ~ U{0..max_demand}, b_i = floor(sum_j d_ij / 2).
 
         ``n`` defaults to 10(m-1), the size at which these instances become hard (so m = 1
-        needs an explicit n).
+        needs an explicit n). ``rng="legacy"`` draws the demands as the comparative study
+        (arXiv:2503.12121) did, ``numpy.random.seed(seed)`` then ``numpy.random.randint(0,
+        max_demand + 1, (m, n))``, so ``msp:m=3,seed=2,rng=legacy`` is its instance.
         """
+        if rng not in MSP_RNGS:
+            raise ConfigError(f"msp generator: unknown rng {rng!r}; allowed: {', '.join(MSP_RNGS)}")
         m = _int_param("m", m, 1)
         if n is None and m == 1:
             raise ConfigError("msp generator: n must be given for m=1 (default 10(m-1) is 0)")
@@ -195,10 +216,15 @@ class MSP(Problem):
                 f"squared-deviation program) is beyond the limit {MAX_VALUE_TEXT}"
             )
         cls.check_generator_size(m=m, n=n)
-        rng = np.random.default_rng(seed)
-        demands = rng.integers(0, max_demand, size=(m, n), endpoint=True)
+        if rng == "legacy":
+            demands = np.random.RandomState(seed).randint(0, max_demand + 1, size=(m, n))
+        else:
+            demands = np.random.default_rng(seed).integers(
+                0, max_demand, size=(m, n), endpoint=True
+            )
         targets = demands.sum(axis=1) // 2
         suffix = "" if max_demand == 99 else f"-d{max_demand}"
+        suffix += "-legacy" if rng == "legacy" else ""
         return cls(demands, targets, name=f"msp-m{m}-n{n}{suffix}-s{seed}")
 
     @classmethod

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import qbench.problems as problems
+from qbench.errors import ConfigError
 from qbench.problems.msp import MSP
 
 
@@ -134,3 +135,37 @@ def test_write_refuses_multiline_name(tmp_path):
     p = MSP([[1]], [0], name="a\nb")
     with pytest.raises(ValueError, match="single line"):
         p.write(Path(tmp_path) / "x.msp")
+
+
+#: the comparative study's CPLEX optima (arXiv:2503.12121, the authors' Market_Share results):
+#: (m, seed) -> minimal total absolute deviation, proven optimal
+PUBLISHED_OPTIMA = {
+    (2, 0): 3, (2, 1): 3, (2, 2): 7, (2, 3): 3, (2, 4): 6,
+    (3, 0): 3, (3, 1): 2, (3, 2): 3, (3, 3): 3, (3, 4): 2,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("m", "seed"), sorted(PUBLISHED_OPTIMA))
+def test_legacy_seeding_regenerates_the_comparative_study_s_instances(m, seed):
+    """numpy.random.seed(s); randint(0, 100, (m, 10(m-1))); targets int(0.5 · row sum): the
+    MIP's optimum of each regenerated instance is the published one."""
+    from qbench.pipeline import run
+
+    problem = MSP.generate(seed=seed, m=m, rng="legacy")
+    state = np.random.get_state()  # noqa: NPY002  (the authors' global calls, then put back)
+    np.random.seed(seed)  # noqa: NPY002
+    expected = np.random.randint(0, 100, (m, 10 * (m - 1)))  # noqa: NPY002
+    np.random.set_state(state)  # noqa: NPY002
+    np.testing.assert_array_equal(problem.demands, expected)
+    np.testing.assert_array_equal(problem.targets, (0.5 * expected.sum(axis=1)).astype(int))
+    assert problem.name == f"msp-m{m}-n{10 * (m - 1)}-legacy-s{seed}"
+    row = run(f"msp:m={m},seed={seed},rng=legacy", "mip")
+    assert row["status"] == "ok" and row["objective"] == PUBLISHED_OPTIMA[(m, seed)]
+
+
+def test_the_default_stream_is_unchanged_by_the_legacy_option():
+    a, b = MSP.generate(seed=3, m=2), MSP.generate(seed=3, m=2, rng="default")
+    np.testing.assert_array_equal(a.demands, b.demands)
+    assert not np.array_equal(a.demands, MSP.generate(seed=3, m=2, rng="legacy").demands)
+    with pytest.raises(ConfigError, match="unknown rng 'mt'; allowed: default, legacy"):
+        MSP.generate(seed=3, m=2, rng="mt")
