@@ -40,15 +40,17 @@ def run(
     preprocess: str | None = None,
     repair: bool = False,
     best_known: float | None = None,
+    local_search: bool = False,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, preprocessing, solver, seed) and return its result row.
 
     ``instance`` is a spec string (a shipped name such as ``"hp1"``, a file, ``"mis:graph.txt"``
     or a generator spec ``"mdkp:n=12,m=3,seed=1"``), a Problem or a BinaryProgram; ``params``
     are the ``--set`` keys of ``qbench solve``; ``best_known`` a published value for an instance
-    whose file holds none. The row's ``answer`` holds the answer itself (bitstring, final
-    parameters, trace, top states). Raises QbenchError on bad input; a run that fails returns a
-    row with ``status="error"``.
+    whose file holds none; ``local_search`` runs one round of the problem's local search on the
+    answer (``objective_raw`` / ``gap_pct_raw`` keep the solver's own). The row's ``answer``
+    holds the answer itself (bitstring, final parameters, trace, top states). Raises QbenchError
+    on bad input; a run that fails returns a row with ``status="error"``.
 
     >>> qbench.run("pet3", solver="mip")["objective"]  # doctest: +SKIP
     4015.0
@@ -57,7 +59,7 @@ def run(
 
     return run_one(
         instance, solver, params, seed, encoder,
-        repair=repair, preprocess=preprocess, best_known=best_known,
+        repair=repair, preprocess=preprocess, best_known=best_known, local_search=local_search,
     )  # fmt: skip
 
 

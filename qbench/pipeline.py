@@ -175,6 +175,8 @@ class Prepared:
     preprocess_options: dict[str, Any] | None = None
     #: where ``problem.best_known`` comes from (published, optimal, best_found), None if unknown
     reference_kind: str | None = None
+    #: one round of the problem's local search on the (repaired) answer
+    local_search: bool = False
 
     @property
     def run_id(self) -> str:
@@ -231,6 +233,7 @@ def prepare(
     preprocess: str | None = None,
     best_known: float | None = None,
     reference_kind: str = "published",
+    local_search: bool = False,
 ) -> Prepared:
     """Load the instance and validate names and parameters, before any solving; QbenchError on
     bad input. The canonical config (defaults filled in) is what ``run_id`` hashes.
@@ -239,7 +242,8 @@ def prepare(
     repair (shrinking) turns ``repair`` on: an expanded answer is verified and repaired on the
     original problem. ``best_known`` supplies the reference value of an instance whose file
     holds none (of kind ``reference_kind``: published, optimal or best_found); a value the
-    instance carries itself wins. Neither enters the run's id.
+    instance carries itself wins. Neither enters the run's id. ``local_search`` runs one round
+    of the problem's local search on the (repaired) answer (it enters the id when set).
     """
     spec, problem = as_problem(spec)
     kind = "published" if problem.best_known is not None else None
@@ -269,9 +273,11 @@ def prepare(
               "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
     if repair:
         config["repair"] = True
+    if local_search:
+        config["local_search"] = True
     return Prepared(
         spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config, pre,
-        pre_options, kind,
+        pre_options, kind, bool(local_search),
     )  # fmt: skip
 
 
@@ -338,6 +344,7 @@ def run(
     repair: bool = False,
     preprocess: str | None = None,
     best_known: float | None = None,
+    local_search: bool = False,
 ) -> dict[str, Any]:
     """Run one (instance, encoder, preprocessing, solver, seed) and return its row; bad input
     raises QbenchError.
@@ -348,12 +355,15 @@ def run(
     (``lagrangian``) runs that meta-solver with the solver inside; solvers that need a QUBO
     default to the ``qubo`` encoder. Quality is always measured on the original problem;
     ``repair`` applies the problem's repair to an infeasible answer and records it
-    (``repaired``, ``objective_raw``, ``feasible_raw``); ``best_known`` is a published value for
-    an instance whose file holds none. The row's ``answer`` holds the answer itself
+    (``repaired``, ``objective_raw``, ``feasible_raw``, ``gap_pct_raw``); ``local_search`` then
+    runs one round of the problem's local search (``local_moves``: bits it changed);
+    ``best_known`` is a published value for an instance whose file holds none. The row's
+    ``answer`` holds the answer itself
     (:mod:`qbench.answers`: bitstring, final parameters, trace, top states).
     """
     t0 = time.perf_counter()
-    prep = prepare(spec, solver, params, seed, encoder, repair, preprocess, best_known)
+    prep = prepare(spec, solver, params, seed, encoder, repair, preprocess, best_known,
+                   local_search=local_search)  # fmt: skip
     return execute(prep, suite=suite, t0=t0)
 
 
@@ -456,13 +466,19 @@ def _record(
     problem = prep.problem
     x_raw = x
     quality = evaluate(problem, x)
-    row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"])
+    row.update(objective_raw=quality["objective"], feasible_raw=quality["feasible"],
+               gap_pct_raw=quality.get("gap_pct"))  # fmt: skip
     if prep.repair and x is not None:
         row["repair_moves"] = 0
     if prep.repair and x is not None and not quality["feasible"]:
         x = problem.repair(x)
         row["repaired"] = True
         row["repair_moves"] = int(np.count_nonzero(np.asarray(x) != np.asarray(x_raw)))
+        quality = evaluate(problem, x)
+    if prep.local_search and x is not None:
+        searched = problem.local_search(x)
+        row["local_moves"] = int(np.count_nonzero(np.asarray(searched) != np.asarray(x)))
+        x = searched
         quality = evaluate(problem, x)
     row.update(quality)
     for key in INFO_FIELDS:

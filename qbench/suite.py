@@ -9,6 +9,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     seeds = [0, 1, 2]              # or: repetitions = 3  (→ seeds 0, 1, 2); default [0]
     timeout = 120                  # optional, seconds per run
     repair = false                 # optional: repair infeasible answers (recorded in the row)
+    local_search = false           # optional: one round of the problem's local search
     repeat_deterministic = false   # run deterministic solvers (mip, brute) once per instance,
                                    # not once per seed (true: every seed)
     references = true              # compute a reference value (MIP, brute force where smaller)
@@ -90,7 +91,7 @@ from qbench.solvers import SOLVERS, get_solver
 from qbench.spec import load_spec
 
 TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
-            "repeat_deterministic", "references", "reference_time_limit",
+            "local_search", "repeat_deterministic", "references", "reference_time_limit",
             "encoders", "preprocess", "instances", "solvers", "exclude")  # fmt: skip
 #: seconds the reference MIP of an instance may take unless the suite says otherwise
 REFERENCE_TIME_LIMIT = 60.0
@@ -118,6 +119,8 @@ class RunConfig:
     #: (value, kind) of the instance's reference when its file holds none: published in the
     #: suite, or computed by the runner (optimal / best_found); not part of the run_id
     reference: tuple[float, str] | None = None
+    #: one round of the problem's local search on each answer
+    local_search: bool = False
 
     def prepare(self) -> Prepared:
         """Load and validate the run (``qbench.pipeline.prepare``); QbenchError on bad input."""
@@ -132,6 +135,7 @@ class RunConfig:
             self.preprocess,
             best_known=value,
             reference_kind=kind,
+            local_search=self.local_search,
         )
 
 
@@ -290,6 +294,10 @@ class _Builder:
         repair = data.get("repair", False)
         if not isinstance(repair, bool):
             self.error("repair", f"must be true or false, got {repair!r}")
+        local_search = data.get("local_search", False)
+        if not isinstance(local_search, bool):
+            self.error("local_search", f"must be true or false, got {local_search!r}")
+            local_search = False
         out = self.out_folder(name)
         default_encoders = self.encoders(data.get("encoders", ["none"]), "encoders")
         default_pre = self.preprocessing(data.get("preprocess", ["none"]), "preprocess")
@@ -309,7 +317,9 @@ class _Builder:
                 "reference_time_limit", f"must be a positive number of seconds, got {limit!r}"
             )
             limit = REFERENCE_TIME_LIMIT
-        runs, plans = self.expand(specs, solvers, seeds, bool(repair), excludes, repeat is True)
+        runs, plans = self.expand(
+            specs, solvers, seeds, bool(repair), excludes, repeat is True, local_search
+        )
         self.fail_if_any()
         return Suite(
             name, self.path, out, timeout, runs, description, references is not False,
@@ -700,7 +710,10 @@ class _Builder:
 
     # -- expansion ----------------------------------------------------------------------------
 
-    def expand(self, specs, solvers, seeds, repair, excludes, repeat_deterministic=False):
+    def expand(
+        self, specs, solvers, seeds, repair, excludes, repeat_deterministic=False,
+        local_search=False,
+    ):  # fmt: skip
         """Every run in order; ``prepare`` validates each config once (the seed only enters
         the config's ``seed``, so the other seeds' ids are hashed without reloading). A
         deterministic solver runs with the first seed only, unless ``repeat_deterministic``."""
@@ -726,7 +739,8 @@ class _Builder:
             problem = self.loaded[spec]
             params = {**{f"encoder.{k}": v for k, v in enc.params.items()}, **pre.params, **combo}
             try:
-                prep = prepare(spec, solver, params, seeds[0], enc.name, repair, pre.name)
+                prep = prepare(spec, solver, params, seeds[0], enc.name, repair, pre.name,
+                               local_search=local_search)  # fmt: skip
             except QbenchError as exc:
                 if not any(reported(w) for w in (at, enc.where, pre.where) if w):
                     self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
@@ -774,6 +788,7 @@ class _Builder:
                             pre.name,
                             self.labels.get(at),
                             reference,
+                            local_search,
                         )  # fmt: skip
                     )
         if not runs and not self.problems:
