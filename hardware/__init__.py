@@ -5,7 +5,8 @@ registered in :data:`BACKENDS`; names of the form ``family:arg`` (``aer_noisy:<d
 ``ibm_local:<device>``, ``ibm:<backend>``) belong to a class that lists the family in its
 ``families``. Every question about a backend — its options, whether it takes shots, whether a
 circuit fits, what a device run costs — is asked of its class (:func:`backend_class`), so a new
-backend is one module plus its line here.
+backend is one module plus its line here. ``auto`` is no backend of its own: a run resolves it
+(:func:`resolve_backend`) to the exact simulator while the state fits, Aer's MPS beyond.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from qbench.hardware.ibm import DeviceBackend
 BACKENDS: dict[str, type[Backend]] = {
     cls.name: cls for cls in (ExactBackend, AerStatevectorBackend, AerMPSBackend, AerShotsBackend)
 }
+#: the name that picks the exact simulator while the run fits in memory, aer_mps beyond
+AUTO = "auto"
 #: backend family (the part of ``family:arg`` before the colon) -> class
 FAMILIES: dict[str, type[Backend]] = dict.fromkeys(DeviceBackend.families, DeviceBackend)
 
 __all__ = [
+    "AUTO",
     "BACKENDS",
     "FAMILIES",
     "Backend",
@@ -37,6 +41,7 @@ __all__ = [
     "get_backend",
     "open_backend",
     "parse_backend_options",
+    "resolve_backend",
     "validate_backend",
 ]
 
@@ -52,8 +57,8 @@ def backend_names() -> list[str]:
 
 
 def allowed_names() -> list[str]:
-    """Every backend name pattern, for messages: plain names, then ``family:<arg>``."""
-    return backend_names() + [_family_pattern(f) for f in FAMILIES]
+    """Every backend name pattern, for messages: plain names, ``auto``, then ``family:<arg>``."""
+    return [*backend_names(), AUTO] + [_family_pattern(f) for f in FAMILIES]
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -78,8 +83,28 @@ def get_backend(name: str, **options: Any) -> Backend:
 
 
 def validate_backend(name: str) -> None:
-    """ConfigError unless ``name`` is a backend get_backend can build; connects to nothing."""
+    """ConfigError unless ``name`` is a backend get_backend can build, or ``auto``; connects to
+    nothing."""
+    if name == AUTO:
+        return
     backend_class(name).validate(str(name))
+
+
+def resolve_backend(
+    name: str, n_qubits: int, kind: str, available: int | None | str = "now"
+) -> str:
+    """``name`` itself, or for ``auto``: ``exact`` when an ``n_qubits`` run of ansatz ``kind``
+    fits in ``available`` bytes (default: the memory that can be allocated now, so the choice
+    follows the machine; rows record what ran), else ``aer_mps``, whose memory grows with the
+    entanglement instead of 2^n."""
+    if name != AUTO:
+        return name
+    if available == "now":
+        from qbench.memory import allocatable_memory
+
+        available = allocatable_memory()[0]
+    _, reason = ExactBackend.fit("exact", n_qubits, kind, available)
+    return "exact" if not reason else "aer_mps"
 
 
 def parse_backend_options(

@@ -23,7 +23,13 @@ import numpy as np
 from qbench.answers import answer
 from qbench.encoders import ENCODERS, Encoder, Encoding, get_encoder
 from qbench.errors import ConfigError, QbenchError
-from qbench.hardware import close_open, parse_backend_options, validate_backend
+from qbench.hardware import (
+    AUTO,
+    close_open,
+    parse_backend_options,
+    resolve_backend,
+    validate_backend,
+)
 from qbench.hardware.base import state_bits
 from qbench.params import Component
 from qbench.preprocessing import PREPROCESSORS, Preprocessor, Reduction, get_preprocessor
@@ -310,6 +316,9 @@ def _backend_options(solver_params: dict[str, Any], raw: dict[str, Any], solver:
             raise ConfigError(f"{keys}: solver {solver.name!r} runs no circuits on a backend")
         return
     validate_backend(name)  # an unknown name fails here, before any work
+    if options and name == AUTO:
+        keys = ", ".join(f"backend.{k}" for k in sorted(options))
+        raise ConfigError(f"{keys}: backend 'auto' takes no options (they belong to one backend)")
     if options:
         solver_params["backend_options"] = parse_backend_options(name, options)
 
@@ -399,7 +408,13 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
             shrink_ratio=reduction.shrink_ratio,
             time_preprocess_s=time.perf_counter() - t_pre,
         )  # fmt: skip
-    result = chosen.solve(qubo, seed=seed, **prep.solver_params, **extra)
+    solver_params = prep.solver_params
+    if solver_params.get("backend") == AUTO:
+        n = chosen.physical_qubits(qubo, solver_params) if chosen.qubits else qubo.n_vars
+        resolved = resolve_backend(AUTO, n, chosen.ansatz)
+        solver_params = {**solver_params, "backend": resolved}
+        row["backend"] = resolved
+    result = chosen.solve(qubo, seed=seed, **solver_params, **extra)
     x = None
     if result.x is not None:
         bits = result.x if reduction is None else reduction.expand(result.x)

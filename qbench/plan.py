@@ -16,7 +16,7 @@ from typing import Any
 
 from qbench.encoders import Encoding
 from qbench.errors import QbenchError
-from qbench.hardware import backend_class
+from qbench.hardware import backend_class, resolve_backend
 from qbench.hardware.base import Work
 from qbench.memory import available_memory, format_bytes
 from qbench.pipeline import Prepared
@@ -129,16 +129,18 @@ def dry_facts(
     n_qubits, reason = plan.qubits()
     memory, usage = None, dict.fromkeys(USAGE_FIELDS)
     solver = prep.solver
+    backend = plan.backend
     if n_qubits is not None and solver.ansatz is not None:
-        cls = backend_class(plan.backend)
-        memory, reason = cls.fit(plan.backend, n_qubits, solver.ansatz, available)
+        backend = resolve_backend(backend, n_qubits, solver.ansatz, available)
+        cls = backend_class(backend)
+        memory, reason = cls.fit(backend, n_qubits, solver.ansatz, available)
         options = prep.solver_params.get("backend_options") or {}
         if solver.work is not None:
-            usage = cls.usage(plan.backend, plan.work, options) or usage
+            usage = cls.usage(backend, plan.work, options) or usage
     enc = prep.encoder
     return {
         "run_id": run_id, "instance": prep.spec, "encoder": enc.name if enc else "none",
-        "preprocess": prep.preprocess_label, "solver": solver.name, "backend": plan.backend,
+        "preprocess": prep.preprocess_label, "solver": solver.name, "backend": backend,
         "seed": seed, "n_qubits": n_qubits, "memory_bytes": memory,
         "memory": None if memory is None else format_bytes(memory, short=True), **usage,
         "fits": not reason, "reason": reason,

@@ -1,0 +1,41 @@
+"""backend = "auto": the exact simulator while the run fits in memory, Aer's MPS beyond."""
+
+from __future__ import annotations
+
+import pytest
+
+from qbench.errors import ConfigError
+from qbench.hardware import AUTO, allowed_names, resolve_backend, validate_backend
+from qbench.pipeline import prepare, run
+from qbench.plan import dry_run_row
+
+GIB = 1 << 30
+
+
+def test_auto_resolves_by_the_memory_a_run_needs():
+    assert resolve_backend(AUTO, 8, "qaoa", 24 * GIB) == "exact"
+    assert resolve_backend(AUTO, 40, "qaoa", 24 * GIB) == "aer_mps"  # 2^40 amplitudes
+    assert resolve_backend(AUTO, 30, "circuit", 1 * GIB) == "aer_mps"
+    assert resolve_backend(AUTO, 30, "qaoa", None) == "exact"  # unknown memory: no refusal
+    assert resolve_backend("exact", 40, "qaoa", 24 * GIB) == "exact"  # a concrete name stays
+    validate_backend(AUTO)
+    assert AUTO in allowed_names()
+
+
+def test_runs_and_dry_runs_record_the_backend_that_ran(monkeypatch):
+    exact = run("1tc.8", "qaoa", {"backend": "exact", "maxiter": 10})
+    auto = run("1tc.8", "qaoa", {"backend": AUTO, "maxiter": 10})
+    assert auto["backend"] == "exact" and auto["status"] == "ok"
+    assert (auto["objective"], auto["p_feasible"]) == (exact["objective"], exact["p_feasible"])
+    assert auto["run_id"] != exact["run_id"]  # "auto" is the configuration
+    big = dry_run_row(prepare("1tc.64", "qaoa", {"backend": AUTO}))
+    assert (big["backend"], big["fits"], big["n_qubits"]) == ("aer_mps", True, 64)
+    # with (pretend) little memory a small run goes to the MPS simulator
+    monkeypatch.setattr("qbench.memory.allocatable_memory", lambda: (1 << 20, "test limit"))
+    small = run("1tc.16", "qaoa", {"backend": AUTO, "maxiter": 3})
+    assert small["backend"] == "aer_mps" and small["status"] == "ok" and small["feasible"]
+
+
+def test_auto_takes_no_backend_options():
+    with pytest.raises(ConfigError, match="backend.method: backend 'auto' takes no options"):
+        prepare("1tc.8", "qaoa", {"backend": AUTO, "backend.method": "statevector"})
