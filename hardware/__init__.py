@@ -116,7 +116,8 @@ def parse_backend_options(
     if not cls.params:
         if raw:
             keys = ", ".join(f"backend.{k}" for k in sorted(raw))
-            takers = [_family_pattern(f) for f, c in FAMILIES.items() if c.params]
+            takers = [n for n, c in sorted(BACKENDS.items()) if c.params]
+            takers += [_family_pattern(f) for f, c in FAMILIES.items() if c.params]
             raise ConfigError(
                 f"{keys}: backend {name!r} takes no options; they are for {', '.join(takers)}"
             )

@@ -36,6 +36,7 @@ from qbench.hardware.base import (
 )
 from qbench.hardware.circuits import parameter_index
 from qbench.memory import format_bytes, require_memory
+from qbench.params import Param
 
 #: default number of shots when a backend samples
 DEFAULT_SHOTS = 1024
@@ -51,6 +52,8 @@ AER_STATE_BYTES_PER_AMPLITUDE = 18
 AER_EXACT_READOUT_BYTES_PER_AMPLITUDE = 38
 #: bytes beyond the 2ⁿ arrays (transpiled circuits, Python objects, thread buffers)
 AER_FIXED_BYTES = 4 << 20
+#: how aer_mps computes the optimiser's energy expectation
+MPS_ENERGIES = ("estimator", "samples")
 #: simulation methods aer_shots accepts
 SHOTS_METHODS = ("automatic", "statevector", "matrix_product_state")
 
@@ -335,11 +338,22 @@ class AerStatevectorBackend(AerBackend):
 
 
 class AerMPSBackend(AerBackend):
-    """Aer matrix product state: estimator expectation, sampled distribution, up to 150 qubits."""
+    """Aer matrix product state: estimator (or sampled) expectation, sampled distribution, up
+    to 150 qubits."""
 
     name: ClassVar[str] = "aer_mps"
     exact: ClassVar[bool] = False
     method: ClassVar[str] = "matrix_product_state"
+    params: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "energy", str, "estimator",
+            "the optimiser's energy expectation: estimator (Aer EstimatorV2 on the Ising "
+            "operator, exact for the MPS state) or samples (mean QUBO energy of the run's shots, "
+            "as hardware and the comparative study measure it; faster on dense QUBOs, see "
+            "benchmarks/mps_evaluation.py)",
+            MPS_ENERGIES,
+        ),
+    )  # fmt: skip
 
     @classmethod
     def fit(
@@ -347,14 +361,22 @@ class AerMPSBackend(AerBackend):
     ) -> tuple[int | None, str]:
         return cls.mps_fit(name, n_qubits)
 
-    def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, **options):
+    def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, energy: str = "estimator", **options):
+        if energy not in MPS_ENERGIES:
+            raise ConfigError(
+                f"backend 'aer_mps': energy {energy!r} unknown; allowed: {', '.join(MPS_ENERGIES)}"
+            )
         super().__init__(**options)
         self.max_qubits = int(max_qubits)
+        self.energy = energy
 
     def check(self, ansatz: Ansatz) -> None:
         self._check_mps(ansatz, self.max_qubits)
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
+        if self.energy == "samples":
+            dist = self.sample(ansatz, params, None, seed)
+            return float(np.dot(dist.probs, ansatz.costs(dist.states)))
         return self.estimate(ansatz, params)
 
     def distribution(
@@ -368,7 +390,7 @@ class AerMPSBackend(AerBackend):
         return self.sample(ansatz, params, shots, seed)
 
     def info(self) -> dict:
-        return {**super().info(), "max_qubits": self.max_qubits}
+        return {**super().info(), "max_qubits": self.max_qubits, "energy": self.energy}
 
 
 class AerShotsBackend(AerBackend):

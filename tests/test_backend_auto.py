@@ -39,3 +39,34 @@ def test_runs_and_dry_runs_record_the_backend_that_ran(monkeypatch):
 def test_auto_takes_no_backend_options():
     with pytest.raises(ConfigError, match="backend.method: backend 'auto' takes no options"):
         prepare("1tc.8", "qaoa", {"backend": AUTO, "backend.method": "statevector"})
+
+
+def test_mps_energies_from_samples_follow_the_estimator():
+    """aer_mps with energy=samples: the mean QUBO energy of the run's shots, within a few
+    standard errors of EstimatorV2's exact value for the same circuit; seeded."""
+    import numpy as np
+
+    from qbench.encoders import get_encoder
+    from qbench.hardware import get_backend
+    from qbench.hardware.base import CircuitAnsatz
+    from qbench.hardware.circuits import vqe_ansatz
+
+    qubo = get_encoder("qubo").encode(prepare("1tc.16").problem.program).qubo
+    ansatz = CircuitAnsatz(qubo=qubo, qc=vqe_ansatz("real_amplitudes", 16, 2, "circular"),
+                           name="real_amplitudes")  # fmt: skip
+    theta = np.random.default_rng(3).uniform(-np.pi, np.pi, ansatz.n_params)
+    sampled = get_backend("aer_mps", shots=4000, seed=5, energy="samples")
+    exact = get_backend("aer_mps", shots=4000, seed=5)
+    dist = exact.distribution(ansatz, theta, shots=4000, seed=9)
+    spread = float(np.sqrt(np.dot(dist.probs, ansatz.costs(dist.states) ** 2)) / np.sqrt(4000))
+    value = sampled.expectation(ansatz, theta, seed=9)
+    assert abs(value - exact.expectation(ansatz, theta)) < 4 * spread
+    assert value == sampled.expectation(ansatz, theta, seed=9)  # same seed, same samples
+    assert sampled.info()["energy"] == "samples" and exact.info()["energy"] == "estimator"
+    row = run("1tc.8", "vqe", {"backend": "aer_mps", "backend.energy": "samples", "shots": 1000,
+                               "maxiter": 5})  # fmt: skip
+    assert row["status"] == "ok" and row["backend"] == "aer_mps"
+    with pytest.raises(ConfigError, match="energy='sample' not allowed.*did you mean 'samples'"):
+        prepare("1tc.8", "vqe", {"backend": "aer_mps", "backend.energy": "sample"})
+    with pytest.raises(ConfigError, match="takes no options; they are for aer_mps, aer_noisy"):
+        prepare("1tc.8", "vqe", {"backend": "exact", "backend.energy": "samples"})
