@@ -291,13 +291,8 @@ class _Builder:
             self.error("description", f"must be a string, got {_type_name(description)}")
         seeds = self.seeds()
         timeout = self.timeout()
-        repair = data.get("repair", False)
-        if not isinstance(repair, bool):
-            self.error("repair", f"must be true or false, got {repair!r}")
-        local_search = data.get("local_search", False)
-        if not isinstance(local_search, bool):
-            self.error("local_search", f"must be true or false, got {local_search!r}")
-            local_search = False
+        repair = self.flag(data, "repair", False)
+        local_search = self.flag(data, "local_search", False)
         out = self.out_folder(name)
         default_encoders = self.encoders(data.get("encoders", ["none"]), "encoders")
         default_pre = self.preprocessing(data.get("preprocess", ["none"]), "preprocess")
@@ -305,26 +300,29 @@ class _Builder:
         solvers = self.solvers(default_encoders, default_pre)
         excludes = self.excludes()
         self.check_excluded_instances(excludes, specs)
-        repeat = data.get("repeat_deterministic", False)
-        if not isinstance(repeat, bool):
-            self.error("repeat_deterministic", f"must be true or false, got {repeat!r}")
-        references = data.get("references", True)
-        if not isinstance(references, bool):
-            self.error("references", f"must be true or false, got {references!r}")
+        repeat = self.flag(data, "repeat_deterministic", False)
+        references = self.flag(data, "references", True)
         limit = data.get("reference_time_limit", REFERENCE_TIME_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
             self.error(
                 "reference_time_limit", f"must be a positive number of seconds, got {limit!r}"
             )
             limit = REFERENCE_TIME_LIMIT
-        runs, plans = self.expand(
-            specs, solvers, seeds, bool(repair), excludes, repeat is True, local_search
-        )
+        runs, plans = self.expand(specs, solvers, seeds, repair, excludes, repeat, local_search)
         self.fail_if_any()
         return Suite(
-            name, self.path, out, timeout, runs, description, references is not False,
+            name, self.path, out, timeout, runs, description, references,
             float(limit), plans, self.sizes,
         )  # fmt: skip
+
+    def flag(self, data: dict[str, Any], key: str, default: bool) -> bool:
+        """A top-level true/false key (``default`` when absent); a mistake is reported and the
+        default used."""
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.error(key, f"must be true or false, got {value!r}")
+            return default
+        return value
 
     def seeds(self) -> list[int]:
         data = self.data
