@@ -602,17 +602,18 @@ def test_shipped_suites_load_with_the_expected_runs():
     mis = load_suite(SUITES / "comparative-mis.toml")
     dry = mis.dry_run()
     # + pce on all graphs, qrao up to 32 nodes; MIP once per graph (deterministic)
-    assert len(dry) == 6 * 3 * 3 + 6 + 6 * 3 + 3 * 3
+    assert len(dry) == 7 * 3 * 3 + 7 + 7 * 3 + 3 * 3
     compressed = {(r["instance"], r["solver"]): r["n_qubits"]
                   for r in dry if r["solver"] in ("pce", "qrao") and r["fits"]}  # fmt: skip
     assert compressed[("1tc.64", "pce")] == 8 and compressed[("1tc.32", "qrao")] < 32
+    assert compressed[("1dc.128", "pce")] == 10  # 3·C(10, 2) = 135 >= 128
     quantum = {(r["instance"], r["solver"]): (r["backend"], r["fits"])
                for r in dry if r["solver"] in ("qaoa", "cvar_vqe")}  # fmt: skip
     for solver in ("qaoa", "cvar_vqe"):
         assert quantum[("1tc.8", solver)] == ("exact", True)
         assert quantum[("1tc.16", solver)] == ("exact", True)
         assert quantum[("1tc.32", solver)] == ("aer_mps", True)
-        for name in ("1tc.64", "1et.64", "1dc.64"):
+        for name in ("1tc.64", "1et.64", "1dc.64", "1dc.128"):
             assert quantum[(name, solver)] == ("exact", False)
 
     study = load_suite(SUITES / "study-mis.toml")
