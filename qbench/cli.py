@@ -247,13 +247,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     """``qbench table DIR``: the aggregated table of a results folder (default grouping:
     problem, instance, solver, encoder and the settings that vary, ``report.default_by``)."""
-    from qbench.report import DEFAULT_METRICS, SUCCESS_GAP, load, stale_note, table
+    from qbench.report import DEFAULT_METRICS, SUCCESS_GAP, load, published, stale_note, table
 
     metric = args.metric or DEFAULT_METRICS
     gap = getattr(args, "success_gap", None)
     gap = SUCCESS_GAP if gap is None else gap
+    source = getattr(args, "published", None)
+    paper = published(source) if source else None
     print(table(load(args.dir, gap), args.by or None, metric, args.agg or "mean",
-                args.format or "md", success_gap=gap))  # fmt: skip
+                args.format or "md", success_gap=gap, paper=paper))  # fmt: skip
     note = stale_note(args.dir)
     if note:
         print(note, file=sys.stderr)
@@ -403,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--success-gap", type=float, default=None, metavar="PCT",
                    help="a run succeeds within this gap to the best known value, in %% "
                         "(default 1)")  # fmt: skip
+    p.add_argument("--published", metavar="CSV|NAME",
+                   help="a paper's table, its gap beside ours (paper_gap_pct): a CSV, or "
+                        "comparative-mdkp-simulator / comparative-mis-simulator")  # fmt: skip
     p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("plot", help="plot a results folder (needs the plot extra)")

@@ -486,15 +486,90 @@ def default_by(df: pd.DataFrame) -> list[str]:
 # ---------------------------------------------------------------------------- table
 
 
+def method_key(name: Any) -> str:
+    """A method name as papers and qbench both spell it: lower case, letters and digits only
+    ("CVaR-VQE" and "cvar_vqe" are "cvarvqe")."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def published(source: str | Path) -> pd.DataFrame:
+    """A paper's published table, long form: ``instance``, ``method`` (:func:`method_key`),
+    ``paper_gap_pct``. ``source`` is a CSV file or the name of one shipped in
+    ``qbench/data/papers`` (``comparative-mdkp-simulator``). The CSV has ``#`` comment lines,
+    then ``instance`` and ``method`` columns and either ``gap_pct`` or ``value`` with
+    ``value_kind`` (``relative_solution_quality_pct``: gap = 100 − value); ``inf`` (an
+    infeasible answer) is kept as ∞, other text (``ME``: out of memory) as the text."""
+    path = Path(source)
+    if not path.is_file():
+        from importlib.resources import files
+
+        shipped = Path(str(files("qbench.data") / "papers" / f"{source}.csv"))
+        if not shipped.is_file():
+            names = sorted(p.stem for p in shipped.parent.glob("*.csv"))
+            raise ConfigError(
+                f"published table {str(source)!r}: no such file, and no shipped table of that "
+                f"name; shipped: {', '.join(names)}"
+            )
+        path = shipped
+    try:
+        raw = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"published table {path}: cannot read it as CSV: {exc}") from None
+    column = "gap_pct" if "gap_pct" in raw.columns else "value"
+    missing = [c for c in ("instance", "method", column) if c not in raw.columns]
+    if missing:
+        raise ConfigError(
+            f"published table {path}: no column(s) {', '.join(missing)}; expected instance, "
+            "method and gap_pct (or value with value_kind)"
+        )
+    kinds = raw["value_kind"] if "value_kind" in raw.columns else pd.Series("gap_pct", raw.index)
+    gaps: list[Any] = []
+    for line, (text, kind) in enumerate(zip(raw[column], kinds), start=2):
+        text = text.strip()
+        if text.lower() == "inf":
+            gaps.append(math.inf)
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            gaps.append(text or None)  # "ME" and the like: shown as written
+            continue
+        if kind.startswith("relative_solution_quality"):
+            value = 100.0 - value
+        elif not kind.startswith("gap_pct"):
+            raise ConfigError(
+                f"published table {path}: value_kind {kind!r} (data row {line - 1}) unknown; "
+                "allowed: gap_pct, relative_solution_quality_pct"
+            )
+        gaps.append(value)
+    methods = raw["method"].map(method_key)
+    return pd.DataFrame(
+        {"instance": raw["instance"].str.strip(), "method": methods, "paper_gap_pct": gaps}
+    )
+
+
+def _paper_value(paper: pd.DataFrame, pairs: set[tuple[Any, str]], agg: str) -> Any:
+    """The published gap of a group's (instance, method) pairs: the one value, or their
+    ``agg`` over several (text entries such as "ME" left out); None when the paper has none."""
+    found = [v for (i, m), v in zip(zip(paper["instance"], paper["method"]), paper["paper_gap_pct"])
+             if (i, m) in pairs]  # fmt: skip
+    if len(found) == 1:
+        return found[0]
+    numbers = [float(v) for v in found if isinstance(v, int | float)]
+    return float(getattr(np, agg)(numbers)) if numbers else None
+
+
 def aggregate(
     df: pd.DataFrame,
     by: Sequence[str] | None = None,
     metric: Sequence[str] = DEFAULT_METRICS,
     agg: str = "mean",
     success_gap: float = SUCCESS_GAP,
+    paper: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The aggregated table as a DataFrame: ``by`` columns (default ``default_by``), runs,
-    errors, metrics with their ``_std`` / ``n_`` companions (module doc), sorted."""
+    errors, metrics with their ``_std`` / ``n_`` companions (module doc), sorted; with a
+    ``paper`` table (:func:`published`) a ``paper_gap_pct`` column beside ``gap_pct``."""
     metric = _columns(metric)
     if agg not in AGGS:
         raise ConfigError(f"unknown aggregation {agg!r}; allowed: {', '.join(AGGS)}")
@@ -519,8 +594,14 @@ def aggregate(
     groups: dict[tuple, list[int]] = {}  # plain keys: NaN/None together, ints stay ints
     for i, key in enumerate(zip(*(_text_column(df, c) for c in by))):
         groups.setdefault(key, []).append(i)
+    methods = [method_key(label or solver) for label, solver in
+               zip(_text_column(df, "label"), _text_column(df, "solver"))]  # fmt: skip
+    instances = _text_column(df, "instance")
     for keys, index in groups.items():
         row: dict[str, Any] = dict(zip(by, keys))
+        if paper is not None:
+            row["paper_gap_pct"] = _paper_value(paper, {(instances[i], methods[i]) for i in index},
+                                                agg)  # fmt: skip
         row["runs"] = len(index)
         row["errors"] = int(errors.iloc[index].sum()) if errors is not None else 0
         for m in metric:
@@ -543,6 +624,9 @@ def aggregate(
     for m in metric:
         columns += [m, f"{m}_std"] if m == std_of else [m]
         columns += [f"n_{m}"] if counts[m] else []
+        columns += ["paper_gap_pct"] if paper is not None and m == "gap_pct" else []
+    if paper is not None and "gap_pct" not in metric:
+        columns.append("paper_gap_pct")
     rows.sort(key=lambda r: tuple(_natural_key(r[c]) for c in by))
     return pd.DataFrame(rows, columns=columns)
 
@@ -554,11 +638,12 @@ def table(
     agg: str = "mean",
     fmt: str = "md",
     success_gap: float = SUCCESS_GAP,
+    paper: pd.DataFrame | None = None,
 ) -> str:
     """The runs aggregated over seeds (see the module doc) as Markdown, LaTeX or CSV text."""
     if fmt not in TABLE_FORMATS:
         raise ConfigError(f"unknown table format {fmt!r}; allowed: {', '.join(TABLE_FORMATS)}")
-    agg_df = aggregate(df, by, metric, agg, success_gap)
+    agg_df = aggregate(df, by, metric, agg, success_gap, paper)
     columns = list(agg_df.columns)
     if fmt == "csv":
         return csv_table(agg_df)

@@ -657,3 +657,44 @@ def test_quickstart_suite_runs_and_reports(tmp_path, capsys):
     plot_args = argparse.Namespace(dir=str(tmp_path), kind="gap_vs_qubits", output=None)
     assert cli.cmd_plot(plot_args) == 0
     assert (tmp_path / "gap_vs_qubits.png").stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------ published tables beside ours
+
+
+def test_shipped_paper_tables_parse_and_give_the_published_medians():
+    mdkp = report.published("comparative-mdkp-simulator")
+    assert len(mdkp) == 36 and set(mdkp["method"]) == {"pce", "vqe", "cvarvqe"}
+    medians = mdkp[mdkp["paper_gap_pct"].map(np.isfinite)].groupby("method")["paper_gap_pct"]
+    # the papers README: PCE 21.8 %, CVaR-VQE 34.0 %; VQE 19.9 % over its 11 feasible cells
+    assert medians.median().round(1).to_dict() == {"cvarvqe": 34.0, "pce": 21.8, "vqe": 19.9}
+    assert np.isinf(mdkp.set_index(["instance", "method"]).loc[("pb4", "vqe"), "paper_gap_pct"])
+    mis = report.published("comparative-mis-simulator").set_index(["instance", "method"])
+    assert mis.loc[("1tc.8", "qaoa"), "paper_gap_pct"] == 0.0  # quality 100 % -> gap 0
+    quality = {"qaoa": 100.0, "maqaoa": 50.0}  # the CSV's relative solution quality on 1tc.16, %
+    for method, value in quality.items():
+        assert mis.loc[("1tc.16", method), "paper_gap_pct"] == pytest.approx(100 - value)
+    assert mis.loc[("1dc.64", "qaoa"), "paper_gap_pct"] == "ME"  # out of memory, as written
+    assert np.isinf(mis.loc[("1dc.128", "pce"), "paper_gap_pct"])
+
+
+def test_tables_put_the_published_gap_beside_ours(tmp_path, capsys):
+    paper = tmp_path / "paper.csv"
+    paper.write_text("# a test table\ninstance,method,gap_pct\n1tc.16,QAOA,10\n1tc.16,MIP,0\n"
+                     "pet2,MIP,inf\n1tc.8,QAOA,ME\n")  # fmt: skip
+    rows = pd.DataFrame(ROWS)
+    out = aggregate(rows, metric=["gap_pct", "feasible"], paper=report.published(paper))
+    assert list(out.columns).index("paper_gap_pct") == list(out.columns).index("gap_pct") + 3
+    cells = dict(zip(out["instance"], out["paper_gap_pct"]))
+    assert cells == {"pet2": np.inf, "1tc.8": "ME", "1tc.16": 10.0}
+    by_solver = aggregate(rows, by=["solver"], metric=["objective"], agg="median",
+                          paper=report.published(paper))  # fmt: skip
+    assert dict(zip(by_solver["solver"], by_solver["paper_gap_pct"])) == {"mip": np.inf,
+                                                                          "qaoa": 10.0}  # fmt: skip
+    with pytest.raises(ConfigError, match="no such file, and no shipped table.*shipped: "
+                                          "comparative-mdkp-simulator"):  # fmt: skip
+        report.published("nosuch")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("instance,solver,gap\na,b,1\n")
+    with pytest.raises(ConfigError, match="no column\\(s\\) method, value"):
+        report.published(bad)
