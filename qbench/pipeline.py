@@ -376,6 +376,17 @@ def run(
     return execute(prep, suite=suite, t0=t0)
 
 
+def _resolved_params(prep: Prepared, qubo: BinaryProgram, row: dict[str, Any]) -> dict[str, Any]:
+    """The solver's parameters with backend ``auto`` resolved for the circuits on ``qubo`` (the
+    backend that runs goes into the row); other parameters as prepared."""
+    params = prep.solver_params
+    if params.get("backend") != AUTO:
+        return params
+    n = prep.solver.physical_qubits(qubo, params)
+    row["backend"] = resolve_backend(AUTO, n, prep.solver.ansatz)
+    return {**params, "backend": row["backend"]}
+
+
 def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult, Any, Any, int]:
     """Encode, preprocess and solve: (result, answer on the problem's variables or None, bound
     on the problem's objective or None, bits of the states the solver's distribution is over)."""
@@ -388,8 +399,8 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
         encoding = enc.encode(problem.program)
         row.update(n_qubits=encoding.n_qubits, n_slack=encoding.n_slack)
         result = meta.solve(
-            problem, inner=chosen, inner_params=prep.solver_params, seed=seed,
-            **prep.encoder_params,
+            problem, inner=chosen, inner_params=_resolved_params(prep, encoding.qubo, row),
+            seed=seed, **prep.encoder_params,
         )  # fmt: skip
         return result, result.x, result.bound, encoding.n_qubits
     encoding = enc.encode(problem.program, **prep.encoder_params)
@@ -408,13 +419,7 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
             shrink_ratio=reduction.shrink_ratio,
             time_preprocess_s=time.perf_counter() - t_pre,
         )  # fmt: skip
-    solver_params = prep.solver_params
-    if solver_params.get("backend") == AUTO:
-        n = chosen.physical_qubits(qubo, solver_params) if chosen.qubits else qubo.n_vars
-        resolved = resolve_backend(AUTO, n, chosen.ansatz)
-        solver_params = {**solver_params, "backend": resolved}
-        row["backend"] = resolved
-    result = chosen.solve(qubo, seed=seed, **solver_params, **extra)
+    result = chosen.solve(qubo, seed=seed, **_resolved_params(prep, qubo, row), **extra)
     x = None
     if result.x is not None:
         bits = result.x if reduction is None else reduction.expand(result.x)

@@ -36,6 +36,11 @@ def test_runs_and_dry_runs_record_the_backend_that_ran(monkeypatch):
     assert small["backend"] == "aer_mps" and small["status"] == "ok" and small["feasible"]
 
 
+def test_auto_resolves_for_a_meta_solver_s_inner_solver_too():
+    row = run("pet3", "qaoa", {"backend": AUTO, "maxiter": 3}, encoder="lagrangian")
+    assert row["status"] == "ok" and row["backend"] == "exact"
+
+
 def test_auto_takes_no_backend_options():
     with pytest.raises(ConfigError, match="backend.method: backend 'auto' takes no options"):
         prepare("1tc.8", "qaoa", {"backend": AUTO, "backend.method": "statevector"})
