@@ -262,6 +262,13 @@ class AerBackend(Backend):
         counts = result.data.meas.get_int_counts()
         return distribution_from_counts(counts, ansatz.n_qubits)
 
+    def sampled_expectation(
+        self, ansatz: Ansatz, params: np.ndarray, seed: int | None = None
+    ) -> float:
+        """The mean QUBO energy of the backend's ``shots`` samples (hardware's estimate)."""
+        dist = self.sample(ansatz, params, None, seed)
+        return float(np.dot(dist.probs, ansatz.costs(dist.states)))
+
     def info(self) -> dict:
         return {
             "backend": self.name,
@@ -375,8 +382,7 @@ class AerMPSBackend(AerBackend):
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
         if self.energy == "samples":
-            dist = self.sample(ansatz, params, None, seed)
-            return float(np.dot(dist.probs, ansatz.costs(dist.states)))
+            return self.sampled_expectation(ansatz, params, seed)
         return self.estimate(ansatz, params)
 
     def distribution(
@@ -423,8 +429,7 @@ class AerShotsBackend(AerBackend):
             self._check_statevector(ansatz)
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
-        dist = self.sample(ansatz, params, None, seed)
-        return float(np.dot(dist.probs, ansatz.costs(dist.states)))
+        return self.sampled_expectation(ansatz, params, seed)
 
     def distribution(
         self,
