@@ -69,7 +69,13 @@ from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import Solver, SolveResult
 from qbench.solvers.optimizers import METHODS, minimize
-from qbench.solvers.variational import POSTPROCESS, circuit_facts, postprocessed, qubo_of
+from qbench.solvers.variational import (
+    POSTPROCESS,
+    circuit_facts,
+    init_scale_param,
+    postprocessed,
+    qubo_of,
+)
 
 NAME = "pce"
 KS = (2, 3)
@@ -363,13 +369,7 @@ PARAMS = (
     Param("backend", str, "exact", "where the circuit runs (qbench.hardware backends)"),
     Param("shots", int, DEFAULT_SHOTS, "shots per estimate on shot backends", bounds="[1, inf)"),
     Param("backend_options", dict, None, "device-backend options (set as backend.KEY=VALUE)"),
-    Param(
-        "init_scale",
-        float,
-        DEFAULT_INIT_SCALE,
-        "start angles uniform in ±init_scale",
-        bounds="[0, inf)",
-    ),
+    init_scale_param(DEFAULT_INIT_SCALE),
     Param(
         "restarts",
         int,

@@ -53,6 +53,7 @@ from qbench.solvers.optimizers import minimize
 from qbench.solvers.variational import (
     circuit_facts,
     common_params,
+    init_scale_param,
     postprocessed,
     qubo_of,
     settings_from,
@@ -435,13 +436,7 @@ PARAMS = (
     ),
     Param("reps", int, 1, "efficient_su2 repetitions (entangling layers)", bounds="[0, inf)"),
     Param("entanglement", str, "linear", "entangling pattern", ENTANGLEMENTS),
-    Param(
-        "init_scale",
-        float,
-        DEFAULT_INIT_SCALE,
-        "start angles uniform in ±init_scale",
-        bounds="[0, inf)",
-    ),
+    init_scale_param(DEFAULT_INIT_SCALE),
     Param("rounding", str, "magic", "magic-basis sampling or Pauli signs", ROUNDINGS),
     Param("shots", int, DEFAULT_SHOTS, "magic-rounding shots", bounds="[1, inf)"),
     *(p for p in common_params(maxiter=DEFAULT_VQE_MAXITER) if p.name in _COMMON),

@@ -64,6 +64,13 @@ DEFAULT_MAXITER = 200
 DEFAULT_SHOTS = 1024
 
 
+def init_scale_param(default: float) -> Param:
+    """The start-angle spread the variational solvers take (each with its own default)."""
+    return Param(
+        "init_scale", float, default, "start angles uniform in ±init_scale", bounds="[0, inf)"
+    )
+
+
 def common_params(
     maxiter: int = DEFAULT_MAXITER, objective: str = "expectation", alpha: float = 1.0
 ) -> tuple[Param, ...]:

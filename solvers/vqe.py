@@ -19,7 +19,14 @@ from qbench.errors import ConfigError
 from qbench.hardware.base import CircuitAnsatz
 from qbench.params import Param
 from qbench.solvers.base import Solver, SolveResult
-from qbench.solvers.variational import Run, common_params, qubo_of, settings_from, work
+from qbench.solvers.variational import (
+    Run,
+    common_params,
+    init_scale_param,
+    qubo_of,
+    settings_from,
+    work,
+)
 
 ANSATZE = ("efficient_su2", "real_amplitudes", "ry_rz_cx")
 ENTANGLEMENTS = ("linear", "reverse_linear", "circular", "full", "pairwise", "sca")
@@ -65,13 +72,7 @@ def _vqe_params(objective: str = "expectation", alpha: float = 1.0) -> tuple[Par
         Param("ansatz", str, "efficient_su2", "hardware-efficient circuit", ANSATZE),
         Param("reps", int, 1, "ansatz repetitions (entangling layers)", bounds="[0, inf)"),
         Param("entanglement", str, "linear", "entangling pattern", ENTANGLEMENTS),
-        Param(
-            "init_scale",
-            float,
-            DEFAULT_INIT_SCALE,
-            "start angles uniform in ±init_scale",
-            bounds="[0, inf)",
-        ),
+        init_scale_param(DEFAULT_INIT_SCALE),
         *common_params(maxiter=DEFAULT_VQE_MAXITER, objective=objective, alpha=alpha),
     )
 
