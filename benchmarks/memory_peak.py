@@ -55,17 +55,6 @@ WARM_N = 16
 ENV = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
-def dense_qubo(n: int) -> BinaryProgram:
-    """A dense random QUBO on n variables (seeded by n)."""
-    rng = np.random.default_rng(n)
-    return BinaryProgram(
-        linear=rng.normal(size=n),
-        quadratic=sp.csr_matrix(np.triu(rng.normal(size=(n, n)), k=1)),
-        constant=1.0,
-        name=f"dense-n{n}",
-    )
-
-
 def chain_qubo(n: int) -> BinaryProgram:
     """A random QUBO on a chain of n variables (QRAO packs 3 per qubit: n/3 qubits)."""
     rng = np.random.default_rng(n)
@@ -88,6 +77,8 @@ def _status(key: str) -> int:
 
 def solve_call(solver: str, n: int, dtype: str, backend: str, maxiter: int):
     """(function running one solve, its target) for the workload of ``solver`` on n qubits."""
+    from qaoa_speed import dense_qubo  # a sibling benchmark: the same seeded dense QUBOs
+
     from qbench.solvers.registry import get_solver
 
     params: dict = {"maxiter": maxiter, "backend": backend}
