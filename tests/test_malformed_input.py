@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_mdkp import MKNAP1  # the OR-Library mknap1 text the MDKP reader tests type in
 
 import qbench
 import qbench.memory
@@ -679,26 +680,6 @@ def test_a_coordinate_file_that_fits_still_reads(tmp_path):
 
 
 # ---- 7. OR-Library mknap files from the command line and suites --------------------------------
-
-MKNAP1 = """ 2
- 6 10 3800
- 100 600 1200 2400 500 2000
- 8 12 13 64 22 41
- 8 12 13 75 22 41
- 3 6 4 18 6 4
- 5 10 8 32 6 12
- 5 13 8 42 6 20
- 5 13 8 48 6 20
- 0 0 0 0 8 0
- 3 0 4 0 8 0
- 3 2 4 0 8 4
- 3 2 4 8 8 4
- 80 96 20 36 44 48 10 18 22 24
- 2 1 0
- 5 7
- 3 4
- 6
-"""
 
 #: the layout of OR-Library mknap2.txt (mknapinfo): '//' comments; per problem 'm n', the n
 #: profits, the m capacities, the m×n constraint matrix, the optimal value; the second block

@@ -117,9 +117,9 @@ def test_mknap_round_trip(tmp_path):
     assert back[0].best_known == 87061 and back[1].best_known is None
 
 
-def test_mknap_reads_the_or_library_layout(tmp_path):
-    """The first problem of OR-Library mknap1.txt (optimum 3800), typed in its own layout."""
-    text = """ 2
+#: the first problem of OR-Library mknap1.txt (optimum 3800) and a second one, in that file's
+#: layout (count, then per problem 'n m opt', profits, the m×n weights, capacities)
+MKNAP1 = """ 2
  6 10 3800
  100 600 1200 2400 500 2000
  8 12 13 64 22 41
@@ -138,7 +138,11 @@ def test_mknap_reads_the_or_library_layout(tmp_path):
  3 4
  6
 """
-    (tmp_path / "mknap1.txt").write_text(text)
+
+
+def test_mknap_reads_the_or_library_layout(tmp_path):
+    """The first problem of OR-Library mknap1.txt (optimum 3800), typed in its own layout."""
+    (tmp_path / "mknap1.txt").write_text(MKNAP1)
     first, second = MDKP.read_mknap(tmp_path / "mknap1.txt")
     assert first.size() == {"n": 6, "m": 10} and first.best_known == 3800
     assert milp_optimum(first) == 3800 == brute_force_optimum(first)
