@@ -53,24 +53,34 @@ def compute(problem: Problem, time_limit: float) -> Reference | None:
     return Reference(float(problem.objective(result.x)), kind, result.bound, source)
 
 
-def attach(runs: list[Any], store: Any, time_limit: float, log: Any = None) -> list[Any]:
+def attach(
+    runs: list[Any],
+    store: Any,
+    time_limit: float,
+    log: Any = None,
+    problems: dict[str, Problem] | None = None,
+) -> list[Any]:
     """The runs with the reference of their instance (``RunConfig.reference``): published in
     the suite, else stored, else computed now and stored; instances whose file carries a
-    best known value are left as they are. ``log(text)`` hears about each computed one."""
+    best known value are left as they are. ``log(text)`` hears about each computed one;
+    ``problems`` (spec -> instance) spares loading the instances again."""
     known = store.references()
+    problems = problems or {}
     by_spec: dict[str, tuple[float, str] | None] = {}
     out = []
     for cfg in runs:
         if cfg.spec not in by_spec:
-            by_spec[cfg.spec] = _reference(cfg, store, known, time_limit, log)
+            problem = problems.get(cfg.spec) or load_spec(cfg.spec)
+            by_spec[cfg.spec] = _reference(cfg, problem, store, known, time_limit, log)
         found = by_spec[cfg.spec]
         out.append(cfg if found is None else replace(cfg, reference=found))
     return out
 
 
-def _reference(cfg: Any, store: Any, known: dict, time_limit: float, log: Any):
+def _reference(
+    cfg: Any, problem: Problem, store: Any, known: dict, time_limit: float, log: Any
+) -> tuple[float, str] | None:
     """(value, kind) for one spec, or None when the instance carries its own or none exists."""
-    problem = load_spec(cfg.spec)
     if problem.best_known is not None:
         return None
     name = problem.name or cfg.spec

@@ -454,7 +454,7 @@ def run_suite(
                 if progress:
                     print(f"qbench: {text}", file=sys.stderr)
 
-            todo = references.attach(todo, store, suite.reference_time_limit, log)
+            todo = references.attach(todo, store, suite.reference_time_limit, log, suite.problems())
         retried = {c.run_id for c in todo if c.run_id in stored}
         skipped = len({c.run_id for c in suite.runs}) - len(todo)
         if progress and (skipped or retried):

@@ -171,6 +171,11 @@ class Suite:
             out.append(facts)
         return out
 
+    def problems(self) -> dict[str, Problem]:
+        """spec -> the instance as loaded when the suite was validated (no second load)."""
+        return {cfg.spec: self._plans[cfg.run_id].problem
+                for cfg in self.runs if cfg.run_id in self._plans}  # fmt: skip
+
     def varying_params(self) -> list[str]:
         """The parameter keys (as in a row's ``params``) whose values differ between runs of one
         solver, in first-seen order: the columns that tell its configurations apart (as
