@@ -307,7 +307,7 @@ def _groups(df: pd.DataFrame) -> list[tuple]:
     return list(zip(_text_column(df, "solver"), _text_column(df, "encoder"), pre))
 
 
-def _varying(
+def varying_keys(
     solvers: list[Any], params: list[dict | None], within: list[Any] | None = None
 ) -> dict[Any, list[str]]:
     """Per solver, the parameter keys with more than one value among its rows (rows without a
@@ -333,7 +333,7 @@ def _key_order(key: str) -> tuple:
 def varying_params(df: pd.DataFrame) -> list[str]:
     """The parameter keys that vary between rows of one solver (a swept ``p``)."""
     solvers = _text_column(df, "solver")
-    found = {k for keys in _varying(solvers, _param_dicts(df)).values() for k in keys}
+    found = {k for keys in varying_keys(solvers, _param_dicts(df)).values() for k in keys}
     return sorted(found, key=_key_order)
 
 
@@ -374,7 +374,7 @@ def _config_names(
     keyed = [(label is not None, head) for label, head in zip(labels, heads)]
     # a setting that changes only with the instance (a backend chosen per size) is not a
     # configuration of its own: one line follows it across sizes
-    varying = _varying(keyed, params, _text_column(df, "instance"))
+    varying = varying_keys(keyed, params, _text_column(df, "instance"))
     keys = {k for ks in varying.values() for k in ks}
     column = {k: name for k, (name, _) in _param_columns(df, params, keys).items()}
     exclude = set(exclude)

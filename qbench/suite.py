@@ -180,17 +180,16 @@ class Suite:
         """The parameter keys (as in a row's ``params``) whose values differ between runs of one
         solver, in first-seen order: the columns that tell its configurations apart (as
         :func:`qbench.report.varying_params` finds them in stored rows)."""
-        seen: dict[tuple[str, str], set[str]] = {}
-        order: dict[str, None] = {}
+        from qbench.report import varying_keys
+
+        solvers, params = [], []
         for cfg in self.runs:
             plan = self._plans.get(cfg.run_id)
-            params = plan.prep.config["params"] if plan is not None else cfg.params
-            for key, value in params.items():
-                order.setdefault(key)
-                text = json.dumps(value, sort_keys=True, default=str)
-                seen.setdefault((cfg.solver, key), set()).add(text)
-        varying = {key for (_, key), values in seen.items() if len(values) > 1}
-        return [key for key in order if key in varying]
+            raw = plan.prep.config["params"] if plan is not None else cfg.params
+            solvers.append(cfg.solver)
+            params.append({k: json.dumps(v, sort_keys=True, default=str) for k, v in raw.items()})
+        varying = {key for keys in varying_keys(solvers, params).values() for key in keys}
+        return [key for key in dict.fromkeys(k for p in params for k in p) if key in varying]
 
 
 def load_suite(path: str | Path, out: str | Path | None = None) -> Suite:
