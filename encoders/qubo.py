@@ -69,6 +69,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qbench.encoders.base import Encoder, Encoding
+from qbench.encoders.deviation import DEVIATIONS, encode_deviations
 from qbench.errors import ConfigError
 from qbench.params import OneOf, Param, Positive
 from qbench.problems.base import assignment_constraints
@@ -414,10 +415,23 @@ def build_qubo(
     )
 
 
-def encode(program: Any, *, penalty: Any = "auto", drop_redundant: bool = False) -> Encoding:
-    """Penalty QUBO with slack registers; ``program`` is a BinaryProgram (or a Problem)."""
-    program = getattr(program, "program", program)
+def encode(
+    program: Any,
+    *,
+    penalty: Any = "auto",
+    drop_redundant: bool = False,
+    deviation: str = "squared",
+) -> Encoding:
+    """Penalty QUBO with slack registers; ``program`` is a BinaryProgram (or a Problem).
+
+    ``deviation="slack"`` encodes a problem whose objective is a sum of absolute deviations
+    (market split) with integer slack as the comparative study does
+    (:mod:`qbench.encoders.deviation`); ``"squared"`` uses its program (the squared surrogate).
+    """
     choice = parse_penalty(penalty)
+    if deviation == "slack":
+        return encode_deviations(program, choice, slack_coefficients)
+    program = getattr(program, "program", program)
     plan = plan_rows(program, drop_redundant=bool(drop_redundant))
     has_rows = plan.n_rows > 0
     if choice == "auto":
@@ -459,6 +473,15 @@ ENCODER = Encoder(
             bool,
             False,
             "drop rows that no bitstring can violate (fewer slack qubits than qiskit)",
+        ),
+        Param(
+            "deviation",
+            str,
+            "squared",
+            "a sum-of-absolute-deviations objective (msp): its squared surrogate, or integer "
+            "slack s+ - s- per row as the comparative study encodes it",
+            DEVIATIONS,
+            id_default=False,
         ),
     ),
     description="penalty QUBO with log-binary slack registers, as qiskit-optimization builds it",

@@ -144,6 +144,11 @@ class MSP(Problem):
         dev = X @ self.demands.T.astype(float) - self.targets
         return dev[0] if single else dev
 
+    def deviation_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(demands, targets)``: the objective is ``Σ_i |demands_i·x − targets_i|``, which
+        the ``qubo`` encoder's ``deviation="slack"`` encodes with integer slack."""
+        return self.demands.astype(float), self.targets.astype(float)
+
     def objective(self, x: np.ndarray) -> np.ndarray | float:
         """Total absolute deviation ``sum_i |demands[i]·x - targets[i]|`` (0 = perfect split)."""
         X, single = as_rows(x, self.n_vars)

@@ -89,7 +89,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     encoder = get_encoder(args.encoder)
     params = encoder.parse_params(_key_values(args.set, "--set"))
     summary = {"instance": problem.name or args.spec, "problem": problem.kind}
-    summary.update(encoder.encode(problem.program, **params).summary())
+    summary.update(encoder.encode(problem, **params).summary())
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -221,7 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite, out=args.out)
     if args.dry_run:
-        rows = suite.dry_run()
+        rows = suite.dry_run(timeout=args.timeout)
         extra = [k for k in suite.varying_params() if k not in DRY_RUN_COLUMNS]
         extra += ["label"] if any(r.get("label") for r in rows) else []
         at = DRY_RUN_COLUMNS.index("solver") + 1

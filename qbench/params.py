@@ -191,6 +191,9 @@ class Param:
     help: str
     choices: tuple | None = None
     bounds: str | None = None
+    #: False for a parameter added after runs were stored: at its default it stays out of run
+    #: ids (and the row's params), so the ids of those runs do not change
+    id_default: bool = True
 
     def __post_init__(self) -> None:
         if self.bounds is not None:

@@ -273,7 +273,8 @@ def prepare(
     enc_params = target.parse_params(enc_raw) if target else {}
     solver_params = chosen.parse_params(solver_raw)
     _backend_options(solver_params, backend_raw, chosen)
-    all_params = {**{f"encoder.{k}": v for k, v in enc_params.items()}, **solver_params}
+    keyed = _keyed(target, enc_params)
+    all_params = {**{f"encoder.{k}": v for k, v in keyed.items()}, **_keyed(chosen, solver_params)}
     pre_config = pre and {"name": pre.name, **pre_options}
     config = {"instance": spec, "encoder": enc and enc.name, "preprocess": pre_config,
               "solver": solver, "params": all_params, "backend": None, "seed": seed}  # fmt: skip
@@ -285,6 +286,13 @@ def prepare(
         spec, problem, chosen, enc, enc_params, solver_params, seed, repair, config, pre,
         pre_options, kind, bool(local_search),
     )  # fmt: skip
+
+
+def _keyed(component: Component | None, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that enter a run's id: all but those declared ``id_default=False`` and
+    left at their default (added after runs were stored, whose ids must not change)."""
+    quiet = {p.name: p.default for p in (component.params if component else ()) if not p.id_default}
+    return {k: v for k, v in params.items() if not (k in quiet and v == quiet[k])}
 
 
 def _split_prefixed(params: dict[str, Any], pre: Preprocessor | None) -> tuple[dict, dict]:
@@ -403,7 +411,7 @@ def _solve(prep: Prepared, row: dict[str, Any], t1: float) -> tuple[SolveResult,
             seed=seed, **prep.encoder_params,
         )  # fmt: skip
         return result, result.x, result.bound, encoding.n_qubits
-    encoding = enc.encode(problem.program, **prep.encoder_params)
+    encoding = enc.encode(problem, **prep.encoder_params)
     row.update(
         n_qubits=encoding.n_qubits, n_slack=encoding.n_slack,
         time_encode_s=time.perf_counter() - t1,

@@ -27,7 +27,7 @@ from qbench.program import BinaryProgram
 #: integer behind ``memory``, for JSON output and programs)
 DRY_RUN_COLUMNS = (
     "run_id", "instance", "encoder", "preprocess", "solver", "backend", "seed", "n_qubits",
-    "memory", "circuits", "shots", "est_qpu_s", "fits", "reason",
+    "memory", "est_s", "circuits", "shots", "est_qpu_s", "fits", "reason",
 )  # fmt: skip
 USAGE_FIELDS = ("circuits", "shots", "est_qpu_s")
 
@@ -69,7 +69,7 @@ class Plan:
         enc = self.prep.encoder
         if enc.meta_solver is not None:
             return enc.encode(self.problem.program)
-        return enc.encode(self.problem.program, **self.prep.encoder_params)
+        return enc.encode(self.problem, **self.prep.encoder_params)
 
     @cached_property
     def qubo(self) -> BinaryProgram:
@@ -116,18 +116,23 @@ class Plan:
 
 
 def dry_facts(
-    plan: Plan, seed: int, run_id: str, available: int | None | str = "now"
+    plan: Plan,
+    seed: int,
+    run_id: str,
+    available: int | None | str = "now",
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """One dry-run row (:data:`DRY_RUN_COLUMNS` and ``memory_bytes``): the run's qubits; for
     solvers that run circuits the memory its backend needs, as data (``memory_bytes``, an
     integer) and as text (``memory``, :func:`~qbench.memory.format_bytes` short; both None where
-    not estimated: aer_mps, hardware), whether it fits in ``available`` bytes (default: the
-    memory available now) and why not; for device backends circuits, shots and estimated QPU
-    seconds."""
+    not estimated: hardware), whether it fits in ``available`` bytes (default: the memory
+    available now) and why not; for device backends circuits, shots and estimated QPU seconds.
+    A simulator that estimates its runs (aer_mps, from the circuit's bond dimensions) gives
+    ``memory`` and ``est_s`` (seconds) and refuses a run beyond ``timeout`` (a suite's)."""
     prep = plan.prep
     available = available_memory() if available == "now" else available
     n_qubits, reason = plan.qubits()
-    memory, usage = None, dict.fromkeys(USAGE_FIELDS)
+    memory, seconds, usage = None, None, dict.fromkeys(USAGE_FIELDS)
     solver = prep.solver
     backend = plan.backend
     if n_qubits is not None and solver.ansatz is not None:
@@ -137,12 +142,17 @@ def dry_facts(
         options = prep.solver_params.get("backend_options") or {}
         if solver.work is not None:
             usage = cls.usage(backend, plan.work, options) or usage
+            if not reason:
+                own = cls.estimate_run(backend, n_qubits, plan.work(), available, timeout)
+                if own is not None:
+                    memory, seconds, reason = own
     enc = prep.encoder
     return {
         "run_id": run_id, "instance": prep.spec, "encoder": enc.name if enc else "none",
         "preprocess": prep.preprocess_label, "solver": solver.name, "backend": backend,
         "seed": seed, "n_qubits": n_qubits, "memory_bytes": memory,
-        "memory": None if memory is None else format_bytes(memory, short=True), **usage,
+        "memory": None if memory is None else format_bytes(memory, short=True),
+        "est_s": None if seconds is None else float(f"{seconds:.3g}"), **usage,
         "fits": not reason, "reason": reason,
     }  # fmt: skip
 

@@ -169,3 +169,61 @@ def test_the_default_stream_is_unchanged_by_the_legacy_option():
     assert not np.array_equal(a.demands, MSP.generate(seed=3, m=2, rng="legacy").demands)
     with pytest.raises(ConfigError, match="unknown rng 'mt'; allowed: default, legacy"):
         MSP.generate(seed=3, m=2, rng="mt")
+
+
+# -- the comparative study's absolute-deviation QUBO with slack (encoder.deviation = "slack")
+
+
+def _slack_encoding(problem, penalty="tight"):
+    from qbench.encoders import get_encoder
+
+    return get_encoder("qubo").encode(problem, deviation="slack", penalty=penalty)
+
+
+@pytest.mark.parametrize("penalty", ["tight", "auto", 1.5])
+def test_slack_deviation_energy_with_best_slack_is_the_absolute_deviation(penalty):
+    """Brute force over every (x, slack): min over the slack bits of the QUBO energy equals
+    Σ_i |d_i·x − b_i| for every x, so the QUBO's minimisers are the problem's optima."""
+    problem = MSP(np.array([[2, 1, 2], [1, 2, 0]]), np.array([2, 1]))
+    enc = _slack_encoding(problem, penalty)
+    assert enc.n_qubits == 3 + 2 * 3 + 2 * 2  # U = 5 → 3 bits, U = 3 → 2 bits, s+ and s−
+    Y = all_bitstrings(enc.n_qubits)
+    energy = enc.energy(Y)
+    for x in all_bitstrings(3):
+        rows = np.all(Y[:, :3] == x, axis=1)
+        assert energy[rows].min() == pytest.approx(problem.objective(x))
+    best = Y[np.argmin(energy), :3]
+    assert problem.objective(best) == min(problem.objective(all_bitstrings(3)))
+
+
+def test_slack_deviation_matches_the_paper_s_qubit_counts_and_penalties():
+    """The paper's m = 2..5 instances need 48–156 qubits (m = 2: 46–50 over seeds 0..4);
+    auto is qiskit's 1 + Σ 2U_i, tight is 2."""
+    counts = {m: [_slack_encoding(MSP.generate(seed=s, m=m, rng="legacy")).n_qubits
+                  for s in range(5)] for m in (2, 5)}  # fmt: skip
+    assert counts[2] == [50, 46, 48, 46, 48]
+    assert max(counts[5]) == 156
+    problem = MSP.generate(seed=0, m=2, rng="legacy")
+    auto = _slack_encoding(problem, "auto")
+    assert auto.metadata["penalty"] == 1 + 2 * problem.demands.sum()
+    assert _slack_encoding(problem).metadata["penalty"] == 2.0
+    assert auto.n_vars == problem.n_vars and auto.metadata["deviation"] == "slack"
+
+
+def test_slack_deviation_is_refused_where_the_objective_has_no_deviations():
+    from qbench.encoders import get_encoder
+    from qbench.problems.mdkp import MDKP
+
+    with pytest.raises(ConfigError, match="deviation='slack'.*mdkp.*deviation='squared'"):
+        get_encoder("qubo").encode(MDKP.generate(n=4, m=1), deviation="slack")
+
+
+def test_deviation_at_its_default_leaves_run_ids_unchanged():
+    """A parameter added after runs were stored stays out of the id at its default."""
+    from qbench.pipeline import prepare
+
+    plain = prepare("msp:m=2,n=6", "sa", {}, 0, "qubo")
+    squared = prepare("msp:m=2,n=6", "sa", {"encoder.deviation": "squared"}, 0, "qubo")
+    slack = prepare("msp:m=2,n=6", "sa", {"encoder.deviation": "slack"}, 0, "qubo")
+    assert plain.run_id == squared.run_id != slack.run_id
+    assert "encoder.deviation" not in plain.config["params"]
