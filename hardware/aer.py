@@ -32,10 +32,13 @@ from qbench.hardware.base import (
     Backend,
     Distribution,
     PauliAnsatz,
+    Work,
     distribution_from_counts,
 )
 from qbench.hardware.circuits import parameter_index
+from qbench.hardware.mps import mps_cost
 from qbench.memory import format_bytes, require_memory
+from qbench.pace import format_seconds
 from qbench.params import Param
 
 #: default number of shots when a backend samples
@@ -367,6 +370,35 @@ class AerMPSBackend(AerBackend):
         cls, name: str, n_qubits: int, kind: str, available: int | None
     ) -> tuple[int | None, str]:
         return cls.mps_fit(name, n_qubits)
+
+    @classmethod
+    def estimate_run(
+        cls, name: str, n_qubits: int, work: Work, available: int | None, timeout: float | None
+    ) -> tuple[int | None, float | None, str] | None:
+        """Memory and seconds of the run's circuits from their bond-dimension bounds
+        (:mod:`qbench.hardware.mps`), refused beyond ``available`` bytes or ``timeout`` seconds.
+        None (not estimated) where the bound is loose: circuits with blocks of diagonal gates
+        (QAOA's cost layers), which the run itself paces (:mod:`qbench.pace`)."""
+        gates = None if work.gates is None else work.gates()
+        if gates is None or n_qubits > MPS_MAX_QUBITS:
+            return None
+        cost = mps_cost(n_qubits, gates, work.shots)
+        if not cost.tight:
+            return None
+        seconds = cost.seconds * work.bases * max(work.evaluations, 1)
+        memory = int(cost.memory_bytes)
+        bond = f"bond dimension up to 2^{cost.max_bond_log2}"
+        if available is not None and memory > available:
+            return memory, seconds, (
+                f"{name}: {n_qubits} qubits at {bond} need {format_bytes(memory)} but "
+                f"{format_bytes(available)} are available"
+            )
+        if timeout is not None and seconds > timeout:
+            return memory, seconds, (
+                f"{name}: {work.evaluations} evaluations at {bond} take about "
+                f"{format_seconds(seconds)}, beyond the timeout of {format_seconds(timeout)}"
+            )
+        return memory, seconds, ""
 
     def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, energy: str = "estimator", **options):
         if energy not in MPS_ENERGIES:

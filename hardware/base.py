@@ -275,12 +275,15 @@ def distribution_from_counts(counts, n: int) -> Distribution:
 class Work:
     """What one variational run asks of a backend, as a dry run counts it: circuits per estimate
     (one per measurement basis), objective evaluations, shots per circuit, and whether it reads
-    expectation values (readout mitigation calibrates those) rather than only bitstrings."""
+    expectation values (readout mitigation calibrates those) rather than only bitstrings;
+    ``gates()`` lists one circuit's two-qubit gates (:func:`qbench.hardware.mps.two_qubit_gates`
+    form) for the MPS cost estimate, None where the solver does not say."""
 
     bases: int
     evaluations: int
     shots: int
     expectations: bool = True
+    gates: Callable[[], list] | None = None
 
 
 class Backend(ABC):
@@ -334,6 +337,14 @@ class Backend(ABC):
         """Circuits, shots and estimated QPU seconds of a run on a device (dry runs), None for
         simulators. ``work()`` gives the run's :class:`Work` (called only when needed: it may
         encode the instance)."""
+        return None
+
+    @classmethod
+    def estimate_run(
+        cls, name: str, n_qubits: int, work: Work, available: int | None, timeout: float | None
+    ) -> tuple[int | None, float | None, str] | None:
+        """A simulator's own estimate of a run: (peak bytes, seconds, why it would be refused or
+        ""); None where it has none (then :meth:`fit` decides)."""
         return None
 
     @classmethod

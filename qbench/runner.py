@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from qbench import references, report
+from qbench import pace, references, report
 from qbench.errors import ConfigError, QbenchError
 from qbench.pipeline import execute
 from qbench.progress import Progress
@@ -134,9 +134,13 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _child(cfg: RunConfig, suite_name: str | None, conn: Any, parent: int) -> None:
-    """Body of a forked worker process: one run, its row through the pipe."""
+def _child(
+    cfg: RunConfig, suite_name: str | None, conn: Any, parent: int, timeout: float | None
+) -> None:
+    """Body of a forked worker process: one run, its row through the pipe; the run's clock
+    (:mod:`qbench.pace`) starts with the timeout, so solvers can refuse what would not finish."""
     _die_with_parent()
+    pace.start(timeout)
     if os.getppid() != parent:  # the coordinator died before the death signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
@@ -147,11 +151,11 @@ def _child(cfg: RunConfig, suite_name: str | None, conn: Any, parent: int) -> No
 class _Slot:
     """A live child process running one config."""
 
-    def __init__(self, ctx: Any, cfg: RunConfig, suite_name: str | None):
+    def __init__(self, ctx: Any, cfg: RunConfig, suite_name: str | None, timeout: float | None):
         self.cfg = cfg
         self.reader, writer = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_child, args=(cfg, suite_name, writer, os.getpid()), daemon=True
+            target=_child, args=(cfg, suite_name, writer, os.getpid(), timeout), daemon=True
         )
         self.started = datetime.now(UTC)
         self.t0 = time.perf_counter()
@@ -200,7 +204,7 @@ def _run_local(
     try:
         while queue or live:
             while queue and len(live) < workers:
-                live.append(_Slot(ctx, queue.pop(), suite_name))
+                live.append(_Slot(ctx, queue.pop(), suite_name, timeout))
                 if started is not None:
                     started(live[-1].cfg)
             progressed = False

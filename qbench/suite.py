@@ -32,6 +32,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     [[solvers]]
     name = "qaoa"
     label = "QAOA"                 # optional: this table's configuration name in tables/plots
+    seeds = [0]                    # optional: this table's own seeds (or repetitions = N)
     encoders = ["qubo"]            # per-solver override (names or tables)
     preprocess = ["none", "shrink"]  # per-solver override (names or tables)
     backend = "exact"              # any solver parameter; a list value sweeps
@@ -155,9 +156,10 @@ class Suite:
     _plans: dict[str, Plan] = field(default_factory=dict, repr=False, compare=False)
     _sizes: Sizes = field(default_factory=Sizes, repr=False, compare=False)
 
-    def dry_run(self) -> list[dict[str, Any]]:
+    def dry_run(self, timeout: float | None = None) -> list[dict[str, Any]]:
         """Per run: its qubits, the memory its backend would need and whether it fits, and for
-        device backends circuits, shots and estimated QPU seconds (:func:`qbench.plan.dry_facts`).
+        device backends circuits, shots and estimated QPU seconds (:func:`qbench.plan.dry_facts`);
+        aer_mps runs estimated beyond ``timeout`` (default: the suite's) do not fit.
         """
         out = []
         varying = self.varying_params()
@@ -165,7 +167,7 @@ class Suite:
             plan = self._plans.get(cfg.run_id)
             if plan is None:  # a Suite built by hand: prepare (and load) this run now
                 plan = Plan(cfg.prepare(), self._sizes)
-            facts = dry_facts(plan, cfg.seed, cfg.run_id)
+            facts = dry_facts(plan, cfg.seed, cfg.run_id, timeout=timeout or self.timeout)
             params = plan.prep.config["params"]
             facts.update({k: params.get(k) for k in varying if k not in facts}, label=cfg.label)
             out.append(facts)
@@ -263,6 +265,8 @@ class _Builder:
         self.published: dict[str, float] = {}
         #: the ``label`` of each solver table, by its key path
         self.labels: dict[str, str] = {}
+        #: seeds of solver tables that set their own (``seeds`` / ``repetitions`` in the table)
+        self.solver_seeds: dict[str, list[int]] = {}
         self.backend_ok: dict[str, str | None] = {}
         self.sizes = Sizes()
 
@@ -328,21 +332,22 @@ class _Builder:
             return default
         return value
 
-    def seeds(self) -> list[int]:
-        data = self.data
+    def seeds(self, data: dict | None = None, at: str = "") -> list[int]:
+        """The suite's seeds (or a solver table's, ``data`` at key path ``at``)."""
+        data = self.data if data is None else data
         if "seeds" in data and "repetitions" in data:
-            self.error("repetitions", "give either seeds or repetitions, not both")
+            self.error(f"{at}repetitions", "give either seeds or repetitions, not both")
             return [0]
         if "repetitions" in data:
             reps = data["repetitions"]
             if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-                self.error("repetitions", f"must be an integer >= 1, got {reps!r}")
+                self.error(f"{at}repetitions", f"must be an integer >= 1, got {reps!r}")
                 return [0]
             return list(range(reps))
         seeds = data.get("seeds", [0])
         if not isinstance(seeds, list) or not seeds:
             self.error(
-                "seeds",
+                f"{at}seeds",
                 f"must be a non-empty list of integers like [0, 1, 2], got {seeds!r} "
                 "(for N seeds 0..N-1 write repetitions = N)",
             )
@@ -350,9 +355,9 @@ class _Builder:
         good = []
         for i, seed in enumerate(seeds):
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                self.error(f"seeds[{i}]", f"must be an integer >= 0, got {seed!r}")
+                self.error(f"{at}seeds[{i}]", f"must be an integer >= 0, got {seed!r}")
             elif seed in good:
-                self.error(f"seeds[{i}]", f"duplicate seed {seed}")
+                self.error(f"{at}seeds[{i}]", f"duplicate seed {seed}")
             else:
                 good.append(seed)
         return good or [0]  # no valid seed: reported above; one stands in so runs still expand
@@ -617,8 +622,10 @@ class _Builder:
                     self.labels[at] = label.strip()
                 else:
                     self.error(f"{at}.label", f"must be a non-empty string, got {label!r}")
+            if "seeds" in table or "repetitions" in table:
+                self.solver_seeds[at] = self.seeds(table, f"{at}.")
             for key, value in table.items():
-                if key in ("name", "encoders", "preprocess", "label"):
+                if key in ("name", "encoders", "preprocess", "label", "seeds", "repetitions"):
                     continue
                 if key == "backend_options":  # a table: each option sweeps like a parameter
                     values.update(self.backend_options(value, f"{at}.{key}"))
@@ -774,7 +781,8 @@ class _Builder:
             once = prep.deterministic and not repeat_deterministic
             published = self.published.get(spec)
             reference = None if published is None else (published, "published")
-            for seed in seeds[:1] if once else seeds:
+            own = self.solver_seeds.get(at, seeds)
+            for seed in own[:1] if once else own:
                 rid = run_id({**prep.config, "seed": seed})
                 if rid not in plans:
                     plans[rid] = plan

@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from qbench.errors import ConfigError
 from qbench.hardware.base import Ansatz, Backend, Distribution, Work, state_bits
 from qbench.hardware.exact.readout import cvar_along, is_arange, most_probable, sample_indices
+from qbench.pace import Paced
 from qbench.params import Param
 from qbench.program import BinaryProgram
 from qbench.solvers.base import SolveResult
@@ -115,7 +116,24 @@ def work(qubo: BinaryProgram, params: dict[str, Any]) -> Work:
         evaluations=int(params.get("maxiter") or 0),
         shots=int(params.get("shots") or 0),
         expectations=params.get("objective") != "cvar",
+        gates=lambda: circuit_gates(qubo, params),
     )
+
+
+def circuit_gates(qubo: BinaryProgram, params: dict[str, Any]) -> list:
+    """One circuit's two-qubit gates (:func:`qbench.hardware.mps.two_qubit_gates` form): the
+    hardware-efficient ansatz of VQE-type solvers, or per QAOA layer one diagonal block of the
+    QUBO's couplings followed by the mixer."""
+    from qbench.hardware.circuits import vqe_ansatz
+    from qbench.hardware.mps import two_qubit_gates
+
+    if "ansatz" in params:
+        qc = vqe_ansatz(params["ansatz"], qubo.n_vars, params.get("reps") or 0,
+                        params.get("entanglement") or "linear")  # fmt: skip
+        return two_qubit_gates(qc.decompose())
+    rows, cols = qubo.quadratic.nonzero()
+    layer = [(int(i), int(j), True) for i, j in zip(rows, cols)] + [None]
+    return layer * int(params.get("p") or 1)
 
 
 @dataclass
@@ -443,8 +461,9 @@ class Run:
         objective = Objective(
             self.ansatz, self.backend, self.settings, self.energies, scale, self.eval_rng
         )
+        what = f"{self.settings.solver} on {self.settings.backend} ({self.ansatz.n_qubits} qubits)"
         res = minimize(
-            objective,
+            Paced(objective, budget, what),
             theta0,
             method=self.settings.optimizer,
             maxiter=budget,

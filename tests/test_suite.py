@@ -274,3 +274,55 @@ backend = ["aer_mps"]
     typo = text.replace("mdkp-n8-m2-t0.5-s1", "mdkp-n8")
     with pytest.raises(ConfigError, match=r"exclude\[0\]\.instance: 'mdkp-n8' matches no"):
         load_suite(write(tmp_path, typo))
+
+
+def test_a_solver_table_sets_its_own_seeds(tmp_path):
+    """``seeds`` in a solver table overrides the suite's for that table only (one seed for the
+    expensive simulator runs, three for the cheap ones); mistakes name the table's key."""
+    text = """
+name = "own-seeds"
+seeds = [0, 1, 2]
+instances = ["pet3"]
+
+[[solvers]]
+name = "sa"
+
+[[solvers]]
+name = "qaoa"
+seeds = [5]
+"""
+    suite = load_suite(write(tmp_path, text))
+    seeds = {(r.solver, r.seed) for r in suite.runs}
+    assert seeds == {("sa", 0), ("sa", 1), ("sa", 2), ("qaoa", 5)}
+    bad = text.replace("seeds = [5]", "seeds = [-1]")
+    with pytest.raises(ConfigError, match=r"solvers\[1\]\.seeds\[0\]: must be an integer >= 0"):
+        load_suite(write(tmp_path, bad))
+    reps = text.replace("seeds = [5]", "repetitions = 2")
+    assert sorted(r.seed for r in load_suite(write(tmp_path, reps)).runs if r.solver == "qaoa") == [
+        0,
+        1,
+    ]
+
+
+def test_dry_run_estimates_aer_mps_runs_and_refuses_beyond_the_timeout(tmp_path):
+    """aer_mps rows get memory and seconds from the circuit's bond dimensions; a run whose
+    estimate exceeds the timeout does not fit, with the numbers."""
+    text = """
+name = "mps"
+instances = ["pb4"]
+
+[[solvers]]
+name = "cvar_vqe"
+backend = "aer_mps"
+ansatz = "real_amplitudes"
+entanglement = "circular"
+reps = 2
+maxiter = [10, 100000]
+"""
+    rows = load_suite(write(tmp_path, text)).dry_run(timeout=600)
+    by_budget = {r["run_id"]: r for r in rows}
+    short, long = sorted(by_budget.values(), key=lambda r: r["est_s"])
+    assert short["fits"] and short["memory_bytes"] > 0 and 0 < short["est_s"] < 600
+    assert not long["fits"] and long["est_s"] > 600
+    assert "100000 evaluations at bond dimension up to 2^4" in long["reason"]
+    assert "beyond the timeout of 600 s" in long["reason"]
