@@ -33,6 +33,7 @@ Schema (every key is checked; a mistake anywhere is reported together with all t
     name = "qaoa"
     label = "QAOA"                 # optional: this table's configuration name in tables/plots
     seeds = [0]                    # optional: this table's own seeds (or repetitions = N)
+    local_search = true            # optional: this table's own local_search
     encoders = ["qubo"]            # per-solver override (names or tables)
     preprocess = ["none", "shrink"]  # per-solver override (names or tables)
     backend = "exact"              # any solver parameter; a list value sweeps
@@ -91,6 +92,8 @@ from qbench.problems import PROBLEMS, Problem, generator_params, problem_class
 from qbench.solvers import SOLVERS, get_solver
 from qbench.spec import load_spec
 
+#: keys of a solver table that are not solver parameters
+TABLE_KEYS = ("name", "encoders", "preprocess", "label", "seeds", "repetitions", "local_search")
 TOP_KEYS = ("name", "description", "out", "seeds", "repetitions", "timeout", "repair",
             "local_search", "repeat_deterministic", "references", "reference_time_limit",
             "encoders", "preprocess", "instances", "solvers", "exclude")  # fmt: skip
@@ -267,6 +270,8 @@ class _Builder:
         self.labels: dict[str, str] = {}
         #: seeds of solver tables that set their own (``seeds`` / ``repetitions`` in the table)
         self.solver_seeds: dict[str, list[int]] = {}
+        #: ``local_search`` of solver tables that set their own
+        self.solver_local: dict[str, bool] = {}
         self.backend_ok: dict[str, str | None] = {}
         self.sizes = Sizes()
 
@@ -323,12 +328,12 @@ class _Builder:
             float(limit), plans, self.sizes,
         )  # fmt: skip
 
-    def flag(self, data: dict[str, Any], key: str, default: bool) -> bool:
-        """A top-level true/false key (``default`` when absent); a mistake is reported and the
-        default used."""
+    def flag(self, data: dict[str, Any], key: str, default: bool, at: str = "") -> bool:
+        """A true/false key (``default`` when absent) of the suite or of the table at key path
+        ``at``; a mistake is reported and the default used."""
         value = data.get(key, default)
         if not isinstance(value, bool):
-            self.error(key, f"must be true or false, got {value!r}")
+            self.error(f"{at}{key}", f"must be true or false, got {value!r}")
             return default
         return value
 
@@ -624,8 +629,10 @@ class _Builder:
                     self.error(f"{at}.label", f"must be a non-empty string, got {label!r}")
             if "seeds" in table or "repetitions" in table:
                 self.solver_seeds[at] = self.seeds(table, f"{at}.")
+            if "local_search" in table:
+                self.solver_local[at] = self.flag(table, "local_search", False, f"{at}.")
             for key, value in table.items():
-                if key in ("name", "encoders", "preprocess", "label", "seeds", "repetitions"):
+                if key in TABLE_KEYS:
                     continue
                 if key == "backend_options":  # a table: each option sweeps like a parameter
                     values.update(self.backend_options(value, f"{at}.{key}"))
@@ -747,9 +754,10 @@ class _Builder:
         for spec, at, solver, enc, pre, combo in grid:
             problem = self.loaded[spec]
             params = {**{f"encoder.{k}": v for k, v in enc.params.items()}, **pre.params, **combo}
+            search = self.solver_local.get(at, local_search)
             try:
                 prep = prepare(spec, solver, params, seeds[0], enc.name, repair, pre.name,
-                               local_search=local_search)  # fmt: skip
+                               local_search=search)  # fmt: skip
             except QbenchError as exc:
                 if not any(reported(w) for w in (at, enc.where, pre.where) if w):
                     self.error(at, f"instance {spec!r}, encoder {enc.name or 'none'}: {exc}")
@@ -798,7 +806,7 @@ class _Builder:
                             pre.name,
                             self.labels.get(at),
                             reference,
-                            local_search,
+                            search,
                         )  # fmt: skip
                     )
         if not runs and not self.problems:

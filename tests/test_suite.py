@@ -326,3 +326,21 @@ maxiter = [10, 100000]
     assert not long["fits"] and long["est_s"] > 600
     assert "100000 evaluations at bond dimension up to 2^4" in long["reason"]
     assert "beyond the timeout of 600 s" in long["reason"]
+
+
+def test_a_solver_table_sets_its_own_local_search(tmp_path):
+    text = """
+name = "own-search"
+instances = ["pet3"]
+
+[[solvers]]
+name = "sa"
+
+[[solvers]]
+name = "qaoa"
+local_search = true
+"""
+    suite = load_suite(write(tmp_path, text))
+    assert {(r.solver, r.local_search) for r in suite.runs} == {("sa", False), ("qaoa", True)}
+    with pytest.raises(ConfigError, match=r"solvers\[1\]\.local_search: must be true or false"):
+        load_suite(write(tmp_path, text.replace("local_search = true", 'local_search = "yes"')))
