@@ -31,6 +31,7 @@ from qbench.solvers.pce import (
     qubits_for,
     solve,
     spin_form,
+    threshold_round,
 )
 from qbench.solvers.variational import local_search
 
@@ -112,6 +113,43 @@ def test_brickwork_ansatz_structure():
 def test_decoding_convention():
     # s = sgn<Π> and s = 1 - 2x: x = 1 exactly when the correlator is negative; 0 decodes to 0
     assert decode(np.array([0.7, -0.2, 0.0, -1e-12, 1e-12])).tolist() == [0, 1, 0, 1, 0]
+
+
+def test_threshold_rounding_is_the_best_prefix_of_the_ranking():
+    """Brute force over the N + 1 prefixes of the correlator ranking: threshold rounding returns
+    the lowest-energy one, never worse than sign rounding (itself a prefix)."""
+    rng = np.random.default_rng(4)
+    for seed in range(5):
+        qubo = random_qubo(9, seed=seed)
+        values = rng.normal(size=9)
+        x = threshold_round(qubo, values)
+        order = np.argsort(values, kind="stable")
+        prefixes = [np.isin(np.arange(9), order[:k]).astype(float) for k in range(10)]
+        best = min(float(qubo.objective(p)) for p in prefixes)
+        assert float(qubo.objective(x.astype(float))) == pytest.approx(best)
+        assert best <= float(qubo.objective(decode(values).astype(float))) + 1e-12
+
+
+def test_threshold_rounding_recovers_a_set_where_every_sign_says_empty():
+    """A dense graph's relaxed minimum lies below x = 1/2 everywhere (all correlators
+    positive): sign rounding gives the empty set, the ranking still names a good set."""
+    problem = generate("mis", seed=2, n=10, p=0.6)
+    qubo = get_encoder("qubo").encode(problem.program).qubo
+    values = np.linspace(0.05, 0.5, 10)  # all positive: x̃ < 1/2 for every node
+    assert decode(values).sum() == 0
+    x = threshold_round(qubo, values)
+    assert x.sum() >= 1 and problem.is_feasible(x)
+
+
+def test_solve_records_the_rounding():
+    qubo = get_encoder("qubo").encode(generate("mis", seed=1, n=8, p=0.4).program).qubo
+    sign = solve(qubo, seed=0, maxiter=30)
+    thr = solve(qubo, seed=0, maxiter=30, rounding="threshold")
+    assert sign.info["rounding"] == "sign" and thr.info["rounding"] == "threshold"
+    assert thr.info["sign_energy"] == pytest.approx(sign.info["sign_energy"])
+    assert float(qubo.objective(thr.x.astype(float))) <= sign.info["sign_energy"] + 1e-9
+    with pytest.raises(ConfigError, match="rounding"):
+        solve(qubo, seed=0, maxiter=5, rounding="median")
 
 
 def test_spin_form_matches_to_ising_and_energies():
