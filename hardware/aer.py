@@ -388,17 +388,18 @@ class AerMPSBackend(AerBackend):
         seconds = cost.seconds * work.bases * max(work.evaluations, 1)
         memory = int(cost.memory_bytes)
         bond = f"bond dimension up to 2^{cost.max_bond_log2}"
+        reason = ""
         if available is not None and memory > available:
-            return memory, seconds, (
+            reason = (
                 f"{name}: {n_qubits} qubits at {bond} need {format_bytes(memory)} but "
                 f"{format_bytes(available)} are available"
             )
-        if timeout is not None and seconds > timeout:
-            return memory, seconds, (
+        elif timeout is not None and seconds > timeout:
+            reason = (
                 f"{name}: {work.evaluations} evaluations at {bond} take about "
                 f"{format_seconds(seconds)}, beyond the timeout of {format_seconds(timeout)}"
             )
-        return memory, seconds, ""
+        return memory, seconds, reason
 
     def __init__(self, *, max_qubits: int = MPS_MAX_QUBITS, energy: str = "estimator", **options):
         if energy not in MPS_ENERGIES:

@@ -373,7 +373,8 @@ def run(
     default to the ``qubo`` encoder. Quality is always measured on the original problem;
     ``repair`` applies the problem's repair to an infeasible answer and records it
     (``repaired``, ``objective_raw``, ``feasible_raw``, ``gap_pct_raw``); ``local_search`` then
-    runs one round of the problem's local search (``local_moves``: bits it changed);
+    runs one round of the problem's local search (``local_moves``: bits it changed) and records
+    the comparative study's single best move from the raw answer (``gap_pct_move``);
     ``best_known`` is a published value for an instance whose file holds none. The row's
     ``answer`` holds the answer itself
     (:mod:`qbench.answers`: bitstring, final parameters, trace, top states).
@@ -503,6 +504,9 @@ def _record(
         row["repaired"] = True
         row["repair_moves"] = int(np.count_nonzero(np.asarray(x) != np.asarray(x_raw)))
         quality = evaluate(problem, x)
+    if prep.local_search and x_raw is not None:  # the paper's single move, for comparison
+        moved = evaluate(problem, problem.best_move(x_raw))
+        row.update(feasible_move=moved["feasible"], gap_pct_move=moved["gap_pct"])
     if prep.local_search and x is not None:
         searched = problem.local_search(x)
         row["local_moves"] = int(np.count_nonzero(np.asarray(searched) != np.asarray(x)))

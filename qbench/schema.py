@@ -18,7 +18,7 @@ ROW_FIELDS = (
     "objective", "feasible", "best_known", "reference_kind", "gap_pct", "approx_ratio", "bound",
     "p_feasible",
     "p_optimal", "repaired", "repair_moves", "objective_raw", "feasible_raw", "gap_pct_raw",
-    "local_moves", "time_encode_s",
+    "local_moves", "feasible_move", "gap_pct_move", "time_encode_s",
     "time_preprocess_s", "time_solve_s", "time_total_s", "qpu_time_s", "queue_time_s", "jobs",
     "job_ids", "status",
     "solver_status", "error", "started_at", "finished_at",
