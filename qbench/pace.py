@@ -1,5 +1,5 @@
-"""A run's time limit as the run sees it, so a variational solver can refuse, after timing its
-first evaluation, a budget that would not finish in time (instead of being killed at the limit)."""
+"""A run's time limit as the run sees it, so a variational solver can refuse, after timing an
+evaluation, a budget that would not finish in time (instead of being killed at the limit)."""
 
 from __future__ import annotations
 
@@ -36,30 +36,30 @@ def format_seconds(seconds: float) -> str:
 
 
 class Paced:
-    """``objective`` timed on its first call: ResourceError (with the numbers) when that time
-    times the evaluations still to come exceeds what is left of the run's limit."""
+    """``objective`` timed on its second call (the first carries one-time costs: compilation,
+    transpilation, caches): ResourceError, with the numbers, when that time times the
+    evaluations still to come exceeds what is left of the run's limit."""
 
     def __init__(self, objective: Callable[..., Any], evaluations: int, what: str):
         self.objective = objective
         self.evaluations = int(evaluations)
         self.what = what
-        self.checked = False
+        self.calls = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.checked:
+        self.calls += 1
+        if self.calls != 2:
             return self.objective(*args, **kwargs)
         t0 = time.monotonic()
         value = self.objective(*args, **kwargs)
-        self.checked = True
-        first = time.monotonic() - t0
+        each = time.monotonic() - t0
         left = remaining()
-        need = first * (self.evaluations - 1)
-        if left is not None and need > left:
-            total = format_seconds(first * self.evaluations)
+        if left is not None and each * (self.evaluations - 2) > left:
+            total = format_seconds(each * self.evaluations)
             raise ResourceError(
-                f"{self.what}: the first evaluation took {format_seconds(first)}, so "
+                f"{self.what}: an evaluation takes {format_seconds(each)}, so "
                 f"{self.evaluations} evaluations need about {total}, beyond the run's time "
-                f"limit of {format_seconds(_limit)} "
-                f"({format_seconds(max(left, 0.0))} left); refused instead of timing out"
+                f"limit of {format_seconds(_limit)} ({format_seconds(max(left, 0.0))} left); "
+                "refused instead of timing out"
             )
         return value
