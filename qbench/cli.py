@@ -268,8 +268,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from qbench.report import KINDS, SUCCESS_GAP, load, plot
 
     kind, y = args.kind, getattr(args, "y", None)
+    if kind == BY_INSTANCE or getattr(args, "published", None):
+        return _plot_by_instance(args)
     if kind is not None and kind not in KINDS:
-        raise ConfigError(f"unknown plot kind {kind!r}; allowed: {', '.join(KINDS)}")
+        raise ConfigError(
+            f"unknown plot kind {kind!r}; allowed: {', '.join([*KINDS, BY_INSTANCE])}"
+        )
     if kind is None and y is None:
         raise ConfigError(f"plot needs --kind or --y; kinds: {', '.join(KINDS)}")
     gap = getattr(args, "success_gap", None)
@@ -282,6 +286,28 @@ def cmd_plot(args: argparse.Namespace) -> int:
         stat=getattr(args, "stat", None), title=getattr(args, "title", None),
         caption=not getattr(args, "no_caption", False), success_gap=gap,
         logy=getattr(args, "logy", None),
+    )  # fmt: skip
+    print(f"wrote {path}")
+    return 0
+
+
+#: the plot kind of grouped bars per instance (:func:`qbench.report.plot_by_instance`)
+BY_INSTANCE = "by_instance"
+
+
+def _plot_by_instance(args: argparse.Namespace) -> int:
+    """``qbench plot DIR --kind by_instance [--y COLUMN] [--published CSV|NAME]``."""
+    from qbench.report import SUCCESS_GAP, load, plot_by_instance, published
+
+    y = getattr(args, "y", None) or "gap_pct"
+    source = getattr(args, "published", None)
+    gap = getattr(args, "success_gap", None)
+    gap = SUCCESS_GAP if gap is None else gap
+    output = args.output or Path(args.dir) / f"{y}_by_instance.png"
+    path = plot_by_instance(
+        load(args.dir, gap), output, y=y, paper=published(source) if source else None,
+        title=getattr(args, "title", None), caption=not getattr(args, "no_caption", False),
+        success_gap=gap,
     )  # fmt: skip
     print(f"wrote {path}")
     return 0
@@ -415,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kind",
         default=None,
-        help="figure kind (see qbench.report.KINDS); needed unless --y is given",
+        help="figure kind (see qbench.report.KINDS, or by_instance: grouped bars per instance); "
+        "needed unless --y is given",
     )
     p.add_argument(
         "--x",
@@ -440,6 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="points and bars: mean ± standard error, or median and "
                         "interquartile range (default: the kind's)")  # fmt: skip
     p.add_argument("--title", default=None, help='figure title ("" for none)')
+    p.add_argument("--published", metavar="CSV|NAME", default=None,
+                   help="kind by_instance: draw a paper's published values beside ours (a CSV "
+                        "or a shipped table, as for qbench table)")  # fmt: skip
     p.add_argument("--no-caption", action="store_true", help="leave out the caption under the axes")
     p.add_argument("--logy", action=argparse.BooleanOptionalAction, default=None,
                    help="log y axis (default: the kind's; time axes are log)")  # fmt: skip

@@ -114,6 +114,8 @@ LABELS = {
     "depth": "circuit depth (layers of gates)",
     "two_qubit_gates": "two-qubit gates",
     "gap_pct": "gap to best known (%)",
+    "gap_pct_raw": "gap of the solver's own answer (%)",
+    "gap_pct_move": "gap after the paper's one best move (%)",
     "objective": "objective value",
     "time_total_s": "total time per run (s)",
     "time_solve_s": "solve time per run (s)",
@@ -1124,6 +1126,112 @@ def plot(
                title=legend_title, fontsize="small", title_fontsize="small")  # fmt: skip
     if lines:
         below = caption_h / (axes_h + caption_h + 0.5)  # the caption's share of the height
+        fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
+        fig.text(0.01, 0.01, "\n".join(lines), ha="left", va="bottom", fontsize=7.0,
+                 color="#333333")  # fmt: skip
+    return _save(fig, path)
+
+
+def plot_by_instance(
+    df: pd.DataFrame,
+    path: str | Path,
+    *,
+    y: str = "gap_pct",
+    paper: pd.DataFrame | None = None,
+    title: str | None = None,
+    caption: bool = True,
+    success_gap: float = SUCCESS_GAP,
+) -> Path:
+    """Grouped bars, one group per instance (by problem size), one bar per configuration: the
+    median of ``y`` over its runs; with a ``paper`` table (:func:`published`) the published
+    value of the same method and instance beside it, hatched (∞: an infeasible published
+    answer; text such as ME written at the foot). Needs matplotlib."""
+    path = Path(path)
+    _figure_format(path)
+    d = derive(df, success_gap, columns=["config", y])
+    _check_columns(d, ["instance", "config"], [y])
+    ok = d[(d["status"] == "ok") if "status" in d else np.ones(len(d), bool)]
+    size = "n_vars" if "n_vars" in d else "instance"
+    order = sorted(dict.fromkeys(d["instance"]),
+                   key=lambda i: (_natural_key(d.loc[d["instance"] == i, size].iloc[0]),
+                                  _natural_key(i)))  # fmt: skip
+    configs = sorted(dict.fromkeys(d["config"]), key=_natural_key)
+    keys = {c: method_key(c.split(" ")[0]) for c in configs}
+    for c in configs:  # the label or solver names the method the paper would list
+        rows = d[d["config"] == c]
+        keys[c] = method_key(
+            rows["label"].iloc[0]
+            if "label" in rows and isinstance(rows["label"].iloc[0], str)
+            else rows["solver"].iloc[0]
+        )
+    values = ok.groupby(["instance", "config"])[y].median()
+    lookup = {} if paper is None else {
+        (i, m): v for i, m, v in zip(paper["instance"], paper["method"], paper["paper_gap_pct"])
+    }  # fmt: skip
+    fig = _figure()
+    width = min(16.0, 2.0 + 0.32 * len(order) * (len(configs) + (paper is not None) * 0.7))
+    notes = [f"bars: median of the {_label(y, success_gap).split(' (')[0]} over a "
+             "configuration's runs per instance"]  # fmt: skip
+    if paper is not None:
+        notes.append("hatched: the published value of the same method and instance, beside ours "
+                     "(∞: infeasible; text: not run, as published)")  # fmt: skip
+    missing = sorted({f"{c} on {i}" for i in order for c in configs
+                      if (i, c) not in values.index and ((d["instance"] == i) &
+                                                         (d["config"] == c)).any()})  # fmt: skip
+    if missing:
+        notes.append("×: every run refused or failed (" + ", ".join(missing) + ")")
+    text = "; ".join(notes) + "." if caption else ""
+    lines = _wrap(text, width, 7.0) if text else []
+    caption_h = 0.16 * len(lines) + (0.1 if lines else 0)
+    fig.set_size_inches(width, 4.2 + caption_h + 0.5)
+    ax = fig.subplots()
+    finite = [float(v) for v in values if np.isfinite(v)]
+    finite += [float(v) for v in lookup.values() if isinstance(v, int | float) and np.isfinite(v)]
+    top = max(finite + [1.0]) * 1.12
+    slots = [(c, False) for c in configs]
+    if paper is not None:
+        slots = [s for c in configs for s in ((c, False), (c, True)) if not s[1] or any(
+            (i, keys[c]) in lookup for i in order)]  # fmt: skip
+    step = 0.8 / max(len(slots), 1)
+    handles: dict[str, Any] = {}
+    for k, (c, published_bar) in enumerate(slots):
+        color = COLORS[configs.index(c) % len(COLORS)]
+        for j, inst in enumerate(order):
+            xpos = j - 0.4 + (k + 0.5) * step
+            if published_bar:
+                v = lookup.get((inst, keys[c]))
+                if v is None:
+                    continue
+                if isinstance(v, str):
+                    ax.text(xpos, 0, v, ha="center", va="bottom", fontsize=6, rotation=90)
+                    continue
+                if not np.isfinite(v):
+                    ax.text(xpos, top * 0.93, "∞", ha="center", va="center", fontsize=9,
+                            color=color)  # fmt: skip
+                    continue
+                bar = ax.bar(xpos, v, step * 0.95, color=color, alpha=0.35, hatch="///",
+                             edgecolor=color, linewidth=0.6)  # fmt: skip
+                handles.setdefault(f"{c} (published)", bar)
+                continue
+            if (inst, c) in values.index and np.isfinite(values[(inst, c)]):
+                bar = ax.bar(xpos, values[(inst, c)], step * 0.95, color=color,
+                             edgecolor="black", linewidth=0.4)  # fmt: skip
+                handles.setdefault(c, bar)
+            elif ((d["instance"] == inst) & (d["config"] == c)).any():
+                ax.plot(xpos, top * 0.02, marker="x", color=color, markersize=5)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order, rotation=30 if len(order) > 6 else 0, ha="right" if
+                       len(order) > 6 else "center", fontsize="small")  # fmt: skip
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    ax.set_ylim(0, top)
+    ax.set_ylabel(_label(y, success_gap))
+    ax.grid(True, axis="y", alpha=0.3, linewidth=0.6)
+    if title != "":
+        ax.set_title(title or f"{_label(y, success_gap).split(' (')[0].capitalize()} per instance")
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper",
+               title="configuration", fontsize="small", title_fontsize="small")  # fmt: skip
+    if lines:
+        below = caption_h / (4.2 + caption_h + 0.5)
         fig.get_layout_engine().set(rect=(0, below, 1, 1 - below))
         fig.text(0.01, 0.01, "\n".join(lines), ha="left", va="bottom", fontsize=7.0,
                  color="#333333")  # fmt: skip

@@ -698,3 +698,24 @@ def test_tables_put_the_published_gap_beside_ours(tmp_path, capsys):
     bad.write_text("instance,solver,gap\na,b,1\n")
     with pytest.raises(ConfigError, match="no column\\(s\\) method, value"):
         report.published(bad)
+
+
+def test_bars_per_instance_put_the_published_value_beside_ours(store_dir, tmp_path, capsys):
+    """One group per instance, ours solid and the paper's hatched (∞ and text cells too); the
+    CLI draws it as kind by_instance (with --published alone too)."""
+    from matplotlib.image import imread
+
+    paper = tmp_path / "paper.csv"
+    paper.write_text("# a test table\ninstance,method,gap_pct\n1tc.16,QAOA,10\n"
+                     "pet2,MIP,inf\n1tc.8,QAOA,ME\npb4,QAOA,12\n")  # fmt: skip
+    rows = pd.DataFrame(ROWS)
+    path = report.plot_by_instance(rows, tmp_path / "bars.png", paper=report.published(paper))
+    image = imread(path)
+    assert image.shape[0] > 400 and image.shape[1] > 400
+    with pytest.raises(ConfigError, match="nosuch"):
+        report.plot_by_instance(rows, tmp_path / "x.png", y="nosuch")
+    for extra in (["--kind", "by_instance"], []):
+        out = tmp_path / f"cli{len(extra)}.png"
+        argv = ["plot", str(store_dir), *extra, "--published", str(paper), "-o", str(out)]
+        assert cli.main(argv) == 0 and out.is_file()
+        assert "wrote" in capsys.readouterr().out
