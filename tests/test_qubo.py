@@ -250,7 +250,7 @@ def test_bad_penalties_are_refused(bad):
 
 def test_declared_parameters():
     params = ENCODER.parse_params({"penalty": "tight", "drop_redundant": "yes"})
-    assert params == {"penalty": "tight", "drop_redundant": True}
+    assert params == {"penalty": "tight", "drop_redundant": True, "deviation": "squared"}
     enc = ENCODER.encode(QAP.generate(seed=0, n=3), **params)
     assert enc.encoder == "qubo" and enc.n_qubits == 9 and enc.n_slack == 0
     with pytest.raises(ConfigError, match="unknown parameter"):
