@@ -1155,8 +1155,11 @@ def plot_by_instance(
     order = sorted(dict.fromkeys(d["instance"]),
                    key=lambda i: (_natural_key(d.loc[d["instance"] == i, size].iloc[0]),
                                   _natural_key(i)))  # fmt: skip
-    configs = sorted(dict.fromkeys(d["config"]), key=_natural_key)
-    keys = {c: method_key(c.split(" ")[0]) for c in configs}
+    has_y = pd.to_numeric(d[y], errors="coerce").notna()
+    lacking = sorted(set(d.loc[d["status"] == "ok", "config"]) - set(d.loc[has_y, "config"]),
+                     key=_natural_key) if "status" in d else []  # fmt: skip
+    configs = sorted(set(d["config"]) - set(lacking), key=_natural_key)
+    keys: dict[str, str] = {}
     for c in configs:  # the label or solver names the method the paper would list
         rows = d[d["config"] == c]
         keys[c] = method_key(
@@ -1175,11 +1178,22 @@ def plot_by_instance(
     if paper is not None:
         notes.append("hatched: the published value of the same method and instance, beside ours "
                      "(∞: infeasible; text: not run, as published)")  # fmt: skip
-    missing = sorted({f"{c} on {i}" for i in order for c in configs
-                      if (i, c) not in values.index and ((d["instance"] == i) &
-                                                         (d["config"] == c)).any()})  # fmt: skip
+    failed = d[d["status"].isin(("error", "timeout"))] if "status" in d else d.iloc[:0]
+    missing = sorted({f"{c} on {i}" for i, c in zip(failed["instance"], failed["config"])
+                      if c in configs and (i, c) not in values.index})  # fmt: skip
     if missing:
-        notes.append("×: every run refused or failed (" + ", ".join(missing) + ")")
+        where: dict[str, list[str]] = {}
+        for i, c in zip(failed["instance"], failed["config"]):
+            if f"{c} on {i}" in missing and i not in where.setdefault(c, []):
+                where[c].append(i)
+        said = [
+            f"{c} on {', '.join(v)}" if len(v) <= 3 else f"{c} on {len(v)} instances"
+            for c, v in sorted(where.items(), key=lambda kv: _natural_key(kv[0]))
+        ]
+        notes.append("×: every run refused or failed (" + "; ".join(said) + ")")
+    if lacking:
+        notes.append(f"not drawn (no {_label(y, success_gap).split(' (')[0]}): "
+                     + ", ".join(lacking))  # fmt: skip
     text = "; ".join(notes) + "." if caption else ""
     lines = _wrap(text, width, 7.0) if text else []
     caption_h = 0.16 * len(lines) + (0.1 if lines else 0)
@@ -1217,7 +1231,7 @@ def plot_by_instance(
                 bar = ax.bar(xpos, values[(inst, c)], step * 0.95, color=color,
                              edgecolor="black", linewidth=0.4)  # fmt: skip
                 handles.setdefault(c, bar)
-            elif ((d["instance"] == inst) & (d["config"] == c)).any():
+            elif f"{c} on {inst}" in missing:
                 ax.plot(xpos, top * 0.02, marker="x", color=color, markersize=5)
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order, rotation=30 if len(order) > 6 else 0, ha="right" if
