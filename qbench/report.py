@@ -1194,6 +1194,22 @@ def plot_by_instance(
     if lacking:
         notes.append(f"not drawn (no {_label(y, success_gap).split(' (')[0]}): "
                      + ", ".join(lacking))  # fmt: skip
+    ran = d[d["status"] != "error"] if "status" in d else d
+    ran = ran[~ran["status"].isin(("timeout",))] if "status" in ran else ran
+    infeasible = {(i, c) for i, c in zip(ran["instance"], ran["config"])
+                  if c in configs and (i, c) not in values.index}  # fmt: skip
+    if infeasible:
+        notes.append("∞ over a solid slot: our answers were infeasible (or had no value)")
+    pairs = set(zip(d["instance"], d["config"]))
+    absent: dict[str, list[str]] = {}
+    for c in configs:
+        for i in order:
+            if (i, c) not in pairs and (i, keys[c]) in lookup:
+                absent.setdefault(c, []).append(i)
+    if absent:
+        notes.append("not run here, published there: " + "; ".join(
+            f"{c} on {', '.join(v)}" for c, v in absent.items()))  # fmt: skip
+    notes.append("a short dash: a bar of height 0")
     text = "; ".join(notes) + "." if caption else ""
     lines = _wrap(text, width, 7.0) if text else []
     caption_h = 0.16 * len(lines) + (0.1 if lines else 0)
@@ -1231,8 +1247,14 @@ def plot_by_instance(
                 bar = ax.bar(xpos, values[(inst, c)], step * 0.95, color=color,
                              edgecolor="black", linewidth=0.4)  # fmt: skip
                 handles.setdefault(c, bar)
+                if values[(inst, c)] == 0:
+                    ax.plot(xpos, 0, marker="_", markersize=7, mew=2.5, color=color,
+                            clip_on=False)  # fmt: skip
             elif f"{c} on {inst}" in missing:
                 ax.plot(xpos, top * 0.02, marker="x", color=color, markersize=5)
+            elif (inst, c) in infeasible:
+                ax.text(xpos, top * 0.93, "∞", ha="center", va="center", fontsize=9,
+                        color=color, fontweight="bold")  # fmt: skip
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order, rotation=30 if len(order) > 6 else 0, ha="right" if
                        len(order) > 6 else "center", fontsize="small")  # fmt: skip
