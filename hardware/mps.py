@@ -10,10 +10,11 @@ lie on both sides, and never more than ``2^min(k+1, n−k−1)``. With Aer's tru
   ``χ³`` SVD per step (``(b − a) χ³``, χ the largest bond it spans), and each shot samples every
   qubit (``shots · Σ_k χ_k²``), plus a fixed per-circuit overhead.
 
-The constants were fitted to Aer 0.17 runs on this project's 2-core machine
-(``benchmarks/mps_evaluation.py`` prints the estimate beside the measured time). They give the
-order of magnitude a dry run needs to refuse what would not finish in a suite's timeout, not a
-prediction to the second.
+The constants were fitted to Aer runs on this project's 2-core machine with both cores busy, as
+suites run (whole 200-evaluation runs come out 10–17 % above the estimate; one evaluation on an
+idle machine about 1.5× below it: ``benchmarks/mps_evaluation.py`` prints the estimate beside the
+measured time). They give the order of magnitude a dry run needs to refuse what would not finish
+in a suite's timeout, not a prediction to the second.
 """
 
 from __future__ import annotations
