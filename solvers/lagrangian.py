@@ -8,8 +8,11 @@ augmented Lagrangian (equality rows: λ ← λ + ρ g, ρ grows while their viol
 inequality rows have no ρ-term, so they take projected diminishing steps instead — a growing ρ
 would only lengthen their steps). ρ defaults to an instance scale near an exact penalty when the
 program has equality rows (they need no slack, so the squared term is free); ``rho=0`` gives the
-plain Lagrangian dual, which for assignment rows (TSP, QAP) is weak. Primal solutions are the
-inner solutions that happen to be feasible (optionally repaired). The best dual value is a valid
+plain Lagrangian dual, which for assignment rows (TSP, QAP) is weak. Primal solutions: by
+default every inner answer goes through a primal heuristic on the original problem (repaired
+when infeasible, then one round of the problem's local search) and the best feasible point is
+kept (``repair=false``: only inner answers that happen to be feasible; on the 12 SAC-94
+instances with SA inside, median gap 29.9 % without it). The best dual value is a valid
 bound only when every inner call was solved to proven optimality (status "optimal", e.g. the
 brute solver); otherwise it is only an estimate and ``bound`` is None. With linear multipliers
 and no squared terms (MDKP, MIS) the dual optimum is the LP relaxation bound (the subproblem has
@@ -400,7 +403,13 @@ PARAMS: tuple[Param, ...] = (
         bounds="[1, inf)",
     ),
     Param("tol", float, 1e-6, "relative duality gap counted as closed", bounds="[0, inf)"),
-    Param("repair", bool, False, "also try the repaired inner solution (Lagrangian heuristic)"),
+    Param(
+        "repair",
+        bool,
+        True,
+        "primal heuristic at every iteration: repair the inner answer on the original problem, "
+        "then one round of its local search; the best feasible point is kept",
+    ),
 )
 
 
@@ -437,7 +446,7 @@ def solve(
     lam_max: float | None = None,
     lam0: Any = None,
     patience: int = 20,
-    repair: bool = False,
+    repair: bool = True,
 ) -> SolveResult:
     """Maximise the Lagrangian dual with an inner QUBO solver; return the best feasible point."""
     defaults = {p.name: p.default for p in PARAMS}
@@ -482,6 +491,7 @@ def solve(
     # program's objective, so it bounds the target only when the two coincide (not for MSP)
     same_objective = not isinstance(target, Problem) or type(target).objective is Problem.objective
     can_repair = bool(repair) and hasattr(target, "repair")
+    can_search = can_repair and hasattr(target, "local_search")
 
     base = {"rows": rows, "lo": lo, "hi": hi, "tol": tol}
     a0 = scales.lam_scale if alpha0 is None else float(alpha0)
@@ -531,8 +541,11 @@ def solve(
         feasible = bool(target.is_feasible(x))
         objective = float(target.objective(x))
         candidates = [x]
-        if can_repair and not feasible:
-            candidates.append(np.asarray(target.repair(x.astype(np.int8)), dtype=float))
+        if can_repair:
+            fixed = x.astype(np.int8) if feasible else target.repair(x.astype(np.int8))
+            if can_search:
+                fixed = target.local_search(fixed)
+            candidates.append(np.asarray(fixed, dtype=float))
         for cand in candidates:
             if not bool(target.is_feasible(cand)):
                 continue

@@ -322,8 +322,10 @@ def test_tsp_plain_lagrangian_is_weak_and_augmented_closes_it():
 
 
 def test_a_binary_program_target_gives_the_same_run():
+    """Without the primal heuristic (a program has no repair), a Problem and its program run
+    the same search."""
     problem = CASES["mdkp-n8-m1"]
-    a = lg.solve(problem, inner=BRUTE, method="bundle", seed=0)
+    a = lg.solve(problem, inner=BRUTE, method="bundle", seed=0, repair=False)
     b = lg.solve(problem.program, inner="brute", method="bundle", seed=0)
     np.testing.assert_array_equal(a.x, b.x)
     assert (a.objective, a.bound, a.iterations) == (b.objective, b.bound, b.iterations)
@@ -386,8 +388,8 @@ def test_sa_inner_with_every_method(method, extra):
 def test_repair_turns_dual_solutions_into_feasible_points():
     problem = CASES["mis-n10-s1"]
     kwargs = {"inner": BRUTE, "method": "subgradient", "seed": 0, "max_iter": 10, "patience": 50}
-    plain = lg.solve(problem, **kwargs)
-    repaired = lg.solve(problem, repair=True, **kwargs)
+    plain = lg.solve(problem, repair=False, **kwargs)
+    repaired = lg.solve(problem, **kwargs)  # the default: repair, then a round of local search
     # diminishing steps do not depend on the primal side: the same multipliers are visited
     lam_cols = [c for c in plain.info["trajectory"] if c.startswith("lam_")]
     np.testing.assert_array_equal(
@@ -447,3 +449,15 @@ def test_plot_trajectory(tmp_path):
         return
     assert plot_trajectory(result.info["trajectory"], target) == target
     assert target.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", ["pet3", "pb4", "hp1"])
+def test_the_primal_heuristic_brings_sa_inside_close_to_the_optimum(name):
+    """Repair plus one round of local search on every inner answer: SAC-94 with SA inside ends
+    within 5 % of the optimum (29.0 / 34.9 / 25.2 % without it, measured)."""
+    from qbench.pipeline import run
+
+    row = run(name, "sa", {}, seed=0, encoder="lagrangian")
+    plain = run(name, "sa", {"encoder.repair": False}, seed=0, encoder="lagrangian")
+    assert row["feasible"] and row["gap_pct"] <= 5.0
+    assert plain["gap_pct"] > row["gap_pct"]
