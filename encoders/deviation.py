@@ -49,28 +49,22 @@ def encode_deviations(target: Any, choice: str | float, codes) -> Encoding:
     D, b = deviation_rows(target)
     program = target.program
     m, n = D.shape
-    blocks: list[tuple[np.ndarray, np.ndarray]] = []  # per row: (s⁺ coefficients, s⁻ ones)
+    uppers = [int(round(u)) for u in D.sum(axis=1)]
+    row_codes = [np.asarray(codes(u), dtype=float) for u in uppers]
+    n_slack = 2 * sum(c.size for c in row_codes)
     layout, names, weights = [], [], []
-    for i in range(m):
-        upper = int(round(D[i].sum()))
-        coeffs = np.asarray(codes(upper), dtype=float)
-        for side in ("plus", "minus"):
+    # penalty rows M y − b: D_i on x, +coefficients on s⁺_i, −coefficients on s⁻_i
+    M = sp.lil_matrix((m, n + n_slack))
+    M[:, :n] = D
+    at = n
+    for i, (upper, coeffs) in enumerate(zip(uppers, row_codes)):
+        for side, sign in (("plus", 1.0), ("minus", -1.0)):
             layout.append({"constraint": f"dev{i}_{side}", "upper": upper,
                            "bits": int(coeffs.size), "coefficients": coeffs.tolist()})  # fmt: skip
             names += [f"s_{side}_{i}@int_slack@{k}" for k in range(coeffs.size)]
             weights.append(coeffs)
-        blocks.append((coeffs, coeffs))
-    n_slack = sum(entry["bits"] for entry in layout)
-    width = n + n_slack
-    # penalty rows M y − b: D_i on x, +coefficients on s⁺_i, −coefficients on s⁻_i
-    M = sp.lil_matrix((m, width))
-    M[:, :n] = D
-    at = n
-    for i, (plus, minus) in enumerate(blocks):
-        M[i, at : at + plus.size] = plus
-        at += plus.size
-        M[i, at : at + minus.size] = -minus
-        at += minus.size
+            M[i, at : at + coeffs.size] = sign * coeffs
+            at += coeffs.size
     M = sp.csr_matrix(M)
     slack_weight = np.concatenate([np.zeros(n), *weights])
     if choice == "auto":

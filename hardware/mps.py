@@ -28,8 +28,10 @@ import numpy as np
 GATE_SECONDS = 2.0e-7
 #: seconds per unit of ``shots · χ²`` sampling work per qubit
 SHOT_SECONDS = 1.5e-8
-#: fixed seconds per circuit (transpile-free submission, result conversion) and per qubit-gate
+#: fixed seconds per circuit (transpile-free submission, result conversion)
 CIRCUIT_SECONDS = 2.0e-3
+#: fixed seconds per two-qubit gate (its bookkeeping, whatever the bond dimension)
+PER_GATE_SECONDS = 1.0e-6
 #: bytes per complex amplitude of an MPS tensor
 AMPLITUDE_BYTES = 16
 
@@ -46,10 +48,6 @@ class MPSCost:
     #: False where blocks of diagonal gates make the bound loose (Aer moves qubits as it
     #: applies them, so QAOA's cost layers entangle far less than the bound)
     tight: bool = True
-
-    @property
-    def max_bond(self) -> float:
-        return 2.0**self.max_bond_log2
 
 
 #: two-qubit gates that are diagonal in the computational basis (a run of them is one block)
@@ -81,9 +79,13 @@ def bond_logs(n_qubits: int, gates: Iterable[Gate]) -> np.ndarray:
     """log2 of the bond-dimension bound at each of the ``n − 1`` cuts (see the module doc):
     a block of diagonal gates adds at each cut the fewer of the distinct qubits its crossing
     gates touch on either side; any other gate adds 1 at the cuts it spans."""
+    return _bond_logs(n_qubits, _blocks(gates))
+
+
+def _bond_logs(n_qubits: int, blocks: list[list[tuple[int, int]]]) -> np.ndarray:
     n = int(n_qubits)
     crossing = np.zeros(max(n - 1, 0), dtype=np.int64)
-    for block in _blocks(gates):
+    for block in blocks:
         if len(block) == 1:
             lo, hi = block[0]
             crossing[lo:hi] += 1
@@ -99,23 +101,20 @@ def bond_logs(n_qubits: int, gates: Iterable[Gate]) -> np.ndarray:
 def mps_cost(n_qubits: int, gates: Iterable[Gate], shots: int) -> MPSCost:
     """The :class:`MPSCost` of an ``n_qubits`` circuit with two-qubit ``gates`` (in order, as
     :func:`two_qubit_gates` lists them) and ``shots`` samples."""
-    gates = list(gates)
-    logs = bond_logs(n_qubits, gates)
+    blocks = _blocks(gates)
+    logs = _bond_logs(n_qubits, blocks)
     chi = 2.0 ** logs.astype(float)
     sites = np.concatenate([[1.0], chi]) * np.concatenate([chi, [1.0]])  # χ_{k−1} χ_k per qubit
     memory = float(2 * AMPLITUDE_BYTES * sites.sum())
-    gate_work = 0.0
-    pairs = [(min(g[0], g[1]), max(g[0], g[1])) for g in gates if g is not None]
-    for a, b in pairs:
-        if b > a:
-            gate_work += (b - a) * float(chi[a:b].max()) ** 3
+    pairs = [pair for block in blocks for pair in block]
+    gate_work = sum((b - a) * float(chi[a:b].max()) ** 3 for a, b in pairs if b > a)
     seconds = (
         CIRCUIT_SECONDS
         + GATE_SECONDS * gate_work
         + SHOT_SECONDS * int(shots) * float((chi**2).sum())
-        + 1e-6 * len(pairs)
+        + PER_GATE_SECONDS * len(pairs)
     )
-    tight = all(len(block) == 1 for block in _blocks(gates))
+    tight = all(len(block) == 1 for block in blocks)
     return MPSCost(int(n_qubits), int(logs.max(initial=0)), memory, seconds, tight)
 
 
