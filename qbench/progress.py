@@ -53,11 +53,11 @@ import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from qbench.schema import FAILED_STATUSES
+
 if TYPE_CHECKING:
     from qbench.suite import RunConfig
 
-#: statuses counted as failures (the runner's ``FAILED``; not imported: runner imports us)
-FAILURES = ("error", "timeout")
 #: seconds between redraws of the live view while runs are in flight
 REFRESH_S = 1.0
 #: width assumed when the terminal's cannot be read
@@ -390,7 +390,7 @@ class Progress:
         }
         text = f"qbench: run {self.done}/{self.total} "
         text += " ".join(f"{k}={plain(v)}" for k, v in fields.items() if v is not None)
-        if row.get("status") in FAILURES and row.get("error"):
+        if row.get("status") in FAILED_STATUSES and row.get("error"):
             text += f" error={plain(str(row['error'])[:200])}"
         return text
 

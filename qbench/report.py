@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from qbench.errors import ConfigError
-from qbench.schema import ROW_FIELDS
+from qbench.schema import FAILED_STATUSES, ROW_FIELDS
 from qbench.store import Store
 from qbench.tables import FORMATS as TABLE_FORMATS
 from qbench.tables import csv_table, format_table, format_value, latex_table
@@ -494,6 +494,13 @@ def method_key(name: Any) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+def _methods(df: pd.DataFrame) -> list[str]:
+    """Each row's method as a paper names it: the solver table's label, else the solver
+    (:func:`method_key`)."""
+    return [method_key(label or solver) for label, solver in
+            zip(_text_column(df, "label"), _text_column(df, "solver"))]  # fmt: skip
+
+
 def published(source: str | Path) -> pd.DataFrame:
     """A paper's published table, long form: ``instance``, ``method`` (:func:`method_key`),
     ``paper_gap_pct``. ``source`` is a CSV file or the name of one shipped in
@@ -596,8 +603,7 @@ def aggregate(
     groups: dict[tuple, list[int]] = {}  # plain keys: NaN/None together, ints stay ints
     for i, key in enumerate(zip(*(_text_column(df, c) for c in by))):
         groups.setdefault(key, []).append(i)
-    methods = [method_key(label or solver) for label, solver in
-               zip(_text_column(df, "label"), _text_column(df, "solver"))]  # fmt: skip
+    methods = _methods(df)
     instances = _text_column(df, "instance")
     for keys, index in groups.items():
         row: dict[str, Any] = dict(zip(by, keys))
@@ -1150,23 +1156,17 @@ def plot_by_instance(
     _figure_format(path)
     d = derive(df, success_gap, columns=["config", y])
     _check_columns(d, ["instance", "config"], [y])
-    ok = d[(d["status"] == "ok") if "status" in d else np.ones(len(d), bool)]
+    status = d["status"] if "status" in d else pd.Series("ok", index=d.index)
+    ok, failed = d[status == "ok"], d[status.isin(FAILED_STATUSES)]
+    ran = d[~status.isin(FAILED_STATUSES)]
     size = "n_vars" if "n_vars" in d else "instance"
     order = sorted(dict.fromkeys(d["instance"]),
                    key=lambda i: (_natural_key(d.loc[d["instance"] == i, size].iloc[0]),
                                   _natural_key(i)))  # fmt: skip
     has_y = pd.to_numeric(d[y], errors="coerce").notna()
-    lacking = sorted(set(d.loc[d["status"] == "ok", "config"]) - set(d.loc[has_y, "config"]),
-                     key=_natural_key) if "status" in d else []  # fmt: skip
+    lacking = sorted(set(ok["config"]) - set(d.loc[has_y, "config"]), key=_natural_key)
     configs = sorted(set(d["config"]) - set(lacking), key=_natural_key)
-    keys: dict[str, str] = {}
-    for c in configs:  # the label or solver names the method the paper would list
-        rows = d[d["config"] == c]
-        keys[c] = method_key(
-            rows["label"].iloc[0]
-            if "label" in rows and isinstance(rows["label"].iloc[0], str)
-            else rows["solver"].iloc[0]
-        )
+    keys = dict(zip(d["config"], _methods(d)))  # the method a paper would list
     values = ok.groupby(["instance", "config"])[y].median()
     lookup = {} if paper is None else {
         (i, m): v for i, m, v in zip(paper["instance"], paper["method"], paper["paper_gap_pct"])
@@ -1178,14 +1178,14 @@ def plot_by_instance(
     if paper is not None:
         notes.append("hatched: the published value of the same method and instance, beside ours "
                      "(∞: infeasible; text: not run, as published)")  # fmt: skip
-    failed = d[d["status"].isin(("error", "timeout"))] if "status" in d else d.iloc[:0]
-    missing = sorted({f"{c} on {i}" for i, c in zip(failed["instance"], failed["config"])
-                      if c in configs and (i, c) not in values.index})  # fmt: skip
+    missing = {(i, c) for i, c in zip(failed["instance"], failed["config"])
+               if c in configs and (i, c) not in values.index}  # fmt: skip
     if missing:
         where: dict[str, list[str]] = {}
-        for i, c in zip(failed["instance"], failed["config"]):
-            if f"{c} on {i}" in missing and i not in where.setdefault(c, []):
-                where[c].append(i)
+        for i in order:
+            for c in configs:
+                if (i, c) in missing:
+                    where.setdefault(c, []).append(i)
         said = [
             f"{c} on {', '.join(v)}" if len(v) <= 3 else f"{c} on {len(v)} instances"
             for c, v in sorted(where.items(), key=lambda kv: _natural_key(kv[0]))
@@ -1194,8 +1194,6 @@ def plot_by_instance(
     if lacking:
         notes.append(f"not drawn (no {_label(y, success_gap).split(' (')[0]}): "
                      + ", ".join(lacking))  # fmt: skip
-    ran = d[d["status"] != "error"] if "status" in d else d
-    ran = ran[~ran["status"].isin(("timeout",))] if "status" in ran else ran
     infeasible = {(i, c) for i, c in zip(ran["instance"], ran["config"])
                   if c in configs and (i, c) not in values.index}  # fmt: skip
     if infeasible:
@@ -1250,7 +1248,7 @@ def plot_by_instance(
                 if values[(inst, c)] == 0:
                     ax.plot(xpos, 0, marker="_", markersize=7, mew=2.5, color=color,
                             clip_on=False)  # fmt: skip
-            elif f"{c} on {inst}" in missing:
+            elif (inst, c) in missing:
                 ax.plot(xpos, top * 0.02, marker="x", color=color, markersize=5)
             elif (inst, c) in infeasible:
                 ax.text(xpos, top * 0.93, "∞", ha="center", va="center", fontsize=9,

@@ -44,12 +44,11 @@ from qbench.errors import ConfigError, QbenchError
 from qbench.pipeline import execute
 from qbench.progress import Progress
 from qbench.provenance import provenance
-from qbench.schema import ROW_FIELDS
+from qbench.schema import FAILED_STATUSES, ROW_FIELDS
 from qbench.suite import RunConfig, Suite
 
 #: seconds between polls of the running child processes / Dask futures
 POLL_S = 0.05
-FAILED = ("error", "timeout")
 
 
 # --------------------------------------------------------------------------- rows
@@ -383,7 +382,7 @@ def _processing(client: Any) -> dict[str, str]:
 
 
 #: statuses of stored rows that ``retry`` may rerun
-RETRYABLE = ("error", "timeout")
+RETRYABLE = FAILED_STATUSES
 
 
 def pending(

@@ -8,6 +8,10 @@ from: published, optimal — proven by qbench — or best_found)."""
 
 from __future__ import annotations
 
+#: a row's ``status`` values of runs that gave no answer: refused or failed, or killed at the
+#: timeout
+FAILED_STATUSES = ("error", "timeout")
+
 #: columns of the row, in order; provenance fields follow (qbench.provenance)
 ROW_FIELDS = (
     "suite", "run_id", "problem", "sense", "instance", "n_vars", "encoder", "preprocess",
