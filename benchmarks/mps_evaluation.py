@@ -35,7 +35,7 @@ from qbench.hardware.base import CircuitAnsatz
 from qbench.hardware.circuits import vqe_ansatz
 from qbench.hardware.mps import mps_cost, two_qubit_gates
 from qbench.pipeline import prepare
-from qbench.solvers.variational import Energies
+from qbench.solvers.variational import Energies, circuit_gates
 
 SHOTS = 1000
 ALPHA = 0.25
@@ -92,7 +92,7 @@ def qaoa_circuit_time(name: str) -> dict:
     ansatz = QAOAAnsatz(qubo=qubo, p=1)
     theta = np.random.default_rng(0).uniform(0, np.pi, ansatz.n_params)
     backend = get_backend("aer_mps", shots=SHOTS, seed=1)
-    gates = [(a, b, True) for a, b in zip(*qubo.quadratic.nonzero())]
+    gates = circuit_gates(qubo, {"p": 1})
     backend.prepared(ansatz)  # transpile outside the timing
     t0 = time.perf_counter()
     backend.distribution(ansatz, theta, shots=SHOTS, seed=2)

@@ -16,6 +16,7 @@ phase gates, qiskit-aer #2403). Seeds go to Aer's ``seed_simulator`` so runs rep
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -373,14 +374,22 @@ class AerMPSBackend(AerBackend):
 
     @classmethod
     def estimate_run(
-        cls, name: str, n_qubits: int, work: Work, available: int | None, timeout: float | None
+        cls,
+        name: str,
+        n_qubits: int,
+        work: Callable[[], Work],
+        available: int | None,
+        timeout: float | None,
     ) -> tuple[int | None, float | None, str] | None:
         """Memory and seconds of the run's circuits from their bond-dimension bounds
         (:mod:`qbench.hardware.mps`), refused beyond ``available`` bytes or ``timeout`` seconds.
         None (not estimated) where the bound is loose: circuits with blocks of diagonal gates
         (QAOA's cost layers), which the run itself paces (:mod:`qbench.pace`)."""
+        if n_qubits > MPS_MAX_QUBITS:
+            return None
+        work = work()
         gates = None if work.gates is None else work.gates()
-        if gates is None or n_qubits > MPS_MAX_QUBITS:
+        if gates is None:
             return None
         cost = mps_cost(n_qubits, gates, work.shots)
         if not cost.tight:

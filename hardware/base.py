@@ -341,10 +341,16 @@ class Backend(ABC):
 
     @classmethod
     def estimate_run(
-        cls, name: str, n_qubits: int, work: Work, available: int | None, timeout: float | None
+        cls,
+        name: str,
+        n_qubits: int,
+        work: Callable[[], Work],
+        available: int | None,
+        timeout: float | None,
     ) -> tuple[int | None, float | None, str] | None:
         """A simulator's own estimate of a run: (peak bytes, seconds, why it would be refused or
-        ""); None where it has none (then :meth:`fit` decides)."""
+        ""); None where it has none (then :meth:`fit` decides). ``work()`` gives the run's
+        :class:`Work` (called only when needed, as for :meth:`usage`)."""
         return None
 
     @classmethod

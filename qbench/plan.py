@@ -143,7 +143,7 @@ def dry_facts(
         if solver.work is not None:
             usage = cls.usage(backend, plan.work, options) or usage
             if not reason:
-                own = cls.estimate_run(backend, n_qubits, plan.work(), available, timeout)
+                own = cls.estimate_run(backend, n_qubits, plan.work, available, timeout)
                 if own is not None:
                     memory, seconds, reason = own
     enc = prep.encoder
