@@ -438,9 +438,7 @@ def run_suite(
     if int(workers) != workers or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers}")
     workers = int(workers)
-    limit = suite.timeout if timeout is None else timeout
-    if limit is not None and not limit > 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, got {limit}")
+    limit = suite.limit(timeout)
     if dask is not None:
         _dask()  # a missing extra fails before anything is opened
     provenance()  # computed once here; forked children inherit it (no git call per run)

@@ -159,18 +159,27 @@ class Suite:
     _plans: dict[str, Plan] = field(default_factory=dict, repr=False, compare=False)
     _sizes: Sizes = field(default_factory=Sizes, repr=False, compare=False)
 
+    def limit(self, timeout: float | None = None) -> float | None:
+        """Seconds per run: ``timeout`` (a command line's) or the suite's; ConfigError unless
+        positive."""
+        limit = self.timeout if timeout is None else timeout
+        if limit is not None and not limit > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, got {limit}")
+        return limit
+
     def dry_run(self, timeout: float | None = None) -> list[dict[str, Any]]:
         """Per run: its qubits, the memory its backend would need and whether it fits, and for
         device backends circuits, shots and estimated QPU seconds (:func:`qbench.plan.dry_facts`);
         aer_mps runs estimated beyond ``timeout`` (default: the suite's) do not fit.
         """
         out = []
+        limit = self.limit(timeout)
         varying = self.varying_params()
         for cfg in self.runs:
             plan = self._plans.get(cfg.run_id)
             if plan is None:  # a Suite built by hand: prepare (and load) this run now
                 plan = Plan(cfg.prepare(), self._sizes)
-            facts = dry_facts(plan, cfg.seed, cfg.run_id, timeout=timeout or self.timeout)
+            facts = dry_facts(plan, cfg.seed, cfg.run_id, timeout=limit)
             params = plan.prep.config["params"]
             facts.update({k: params.get(k) for k in varying if k not in facts}, label=cfg.label)
             out.append(facts)

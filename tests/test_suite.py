@@ -319,7 +319,10 @@ entanglement = "circular"
 reps = 2
 maxiter = [10, 100000]
 """
-    rows = load_suite(write(tmp_path, text)).dry_run(timeout=600)
+    suite = load_suite(write(tmp_path, text))
+    with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):
+        suite.dry_run(timeout=-5)
+    rows = suite.dry_run(timeout=600)
     by_budget = {r["run_id"]: r for r in rows}
     short, long = sorted(by_budget.values(), key=lambda r: r["est_s"])
     assert short["fits"] and short["memory_bytes"] > 0 and 0 < short["est_s"] < 600
