@@ -1,4 +1,5 @@
-"""Problems: MDKP, MIS, QAP, TSP, MSP — instances in their own terms, generators and readers.
+"""Problems: MDKP, MIS, QAP, TSP (positions; TSPDegree: edges), MSP — instances in their own terms,
+generators and readers.
 
 ``problem_class(kind)``, ``generate(kind, **params)`` and ``read(path, kind=None)`` are the one way
 to get an instance from a name; the CLI and suites go through them.
@@ -15,12 +16,15 @@ from qbench.problems.mdkp import MDKP, MKNAP2, mknap_layout
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
 from qbench.problems.qap import QAP
-from qbench.problems.tsp import TSP
+from qbench.problems.tsp import TSP, TSPDegree
 from qbench.textio import is_integer_text, is_number, read_head
 
-PROBLEMS: dict[str, type[Problem]] = {cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, MSP)}
+PROBLEMS: dict[str, type[Problem]] = {
+    cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, TSPDegree, MSP)
+}
 
-#: file endings recognised when reading a path without an explicit problem kind
+#: file endings recognised when reading a path without an explicit problem kind (a .tsp file
+#: reads as "tsp"; ``tsp_degree:FILE.tsp`` reads it in the edge formulation)
 EXTENSIONS = {
     ".tsp": "tsp",
     ".msp": "msp",
@@ -31,7 +35,17 @@ EXTENSIONS = {
     ".edgelist": "mis",
 }
 
-__all__ = ["MDKP", "MIS", "MSP", "PROBLEMS", "QAP", "TSP", "PermutationProblem", "Problem"]
+__all__ = [
+    "MDKP",
+    "MIS",
+    "MSP",
+    "PROBLEMS",
+    "QAP",
+    "TSP",
+    "PermutationProblem",
+    "Problem",
+    "TSPDegree",
+]
 
 
 def problem_class(kind: str) -> type[Problem]:

@@ -256,6 +256,13 @@ class PermutationProblem(Problem):
         x[np.arange(n), np.asarray(perm, dtype=int)] = 1
         return x.ravel()
 
+    def perms_to_x(self, perms: np.ndarray) -> np.ndarray:
+        """The bitstrings of the rows of a (k, n) array of permutations, as (k, n_vars) bools
+        (``perm_to_x`` row by row; used to enumerate a small problem's feasible points)."""
+        P, _ = self.perm_rows(perms)
+        n = self.perm_size
+        return (P[:, :, None] == np.arange(n)).reshape(len(P), n * n)
+
     def x_to_perm(self, x: np.ndarray) -> np.ndarray:
         """The permutation of an assignment bitstring (must be a permutation matrix)."""
         X, _ = as_rows(x, self.perm_size**2)

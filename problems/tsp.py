@@ -12,6 +12,8 @@ checked against the data and the memory of the n×n distances and the n²-variab
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -23,7 +25,7 @@ from qbench.errors import ConfigError, InstanceFormatError, ResourceError
 from qbench.memory import memory_shortfall
 from qbench.params import Param
 from qbench.problems.base import PermutationProblem, check_seed
-from qbench.program import BinaryProgram
+from qbench.program import BinaryProgram, as_rows
 from qbench.textio import (
     MAX_COUNT,
     MAX_VALUE,
@@ -181,6 +183,11 @@ class TSP(PermutationProblem):
                 f"edge_weight_type {edge_weight_type!r} not supported; "
                 f"allowed: {', '.join(EDGE_WEIGHT_TYPES)}"
             )
+        source = dist if dist is not None else coords
+        if source is not None and np.ndim(source) == 2:  # before any n×n array is built
+            why = self.cities_refusal(int(np.shape(source)[0]))
+            if why:
+                raise ConfigError(f"{self.kind}: {why}")
         if coords is not None:
             coords = np.array(coords, dtype=float)
             if coords.ndim != 2 or coords.shape[1] != 2 or not np.all(np.isfinite(coords)):
@@ -260,6 +267,12 @@ class TSP(PermutationProblem):
         return float(self.dist[tour, np.roll(tour, -1)].sum())
 
     @classmethod
+    def cities_refusal(cls, n: int) -> str | None:
+        """Why this formulation refuses n cities whatever the memory (None: it takes them);
+        checked by the generator, the reader (before the data is parsed) and the constructor."""
+        return None
+
+    @classmethod
     def estimate_bytes(cls, n: int) -> int:  # type: ignore[override]
         """~72 bytes per entry of the program's n²(n−1) quadratic terms (its Kronecker product's
         temporaries and CSR) and ~400 per distance (the matrix, its tokens, assignment rows)."""
@@ -272,7 +285,7 @@ class TSP(PermutationProblem):
         DIMENSION is checked against the data the file holds, then against the memory the n×n
         distances and the n²-variable program need, before either is built.
         """
-        return _TsplibReader(path).parse()
+        return _TsplibReader(path, cls).parse()
 
     def write(self, path: str | Path, edge_weight_format: str | None = None) -> None:
         """Save in TSPLIB 95 format: coordinates when the weights come from them, else EXPLICIT.
@@ -323,13 +336,18 @@ class TSP(PermutationProblem):
     def generate(cls, seed: int = 0, n: int = 8, kind: str = "euclidean") -> TSP:
         """A random instance: 'euclidean' (integer points in [0,1000)², EUC_2D) or 'random'."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < _MIN_CITIES:
-            raise ConfigError(f"tsp generator: n must be an integer >= {_MIN_CITIES}, got {n!r}")
+            raise ConfigError(
+                f"{cls.kind} generator: n must be an integer >= {_MIN_CITIES}, got {n!r}"
+            )
         if kind not in TSP_KINDS:
             raise ConfigError(
-                f"tsp generator: unknown kind {kind!r}; allowed: {', '.join(TSP_KINDS)}"
+                f"{cls.kind} generator: unknown kind {kind!r}; allowed: {', '.join(TSP_KINDS)}"
             )
-        check_seed("tsp", seed)
+        check_seed(cls.kind, seed)
         n = int(n)
+        why = cls.cities_refusal(n)
+        if why:
+            raise ConfigError(f"{cls.kind} generator: {why}")
         cls.check_generator_size(n=n)
         rng = np.random.default_rng(seed)
         name = f"tsp-{kind}-n{n}-s{seed}"
@@ -340,11 +358,266 @@ class TSP(PermutationProblem):
         return cls(dist=(upper + upper.T).astype(float), edge_weight_type="EXPLICIT", name=name)
 
 
+#: the most subtour elimination rows :class:`TSPDegree` writes out (n = 13 needs 4,004, n = 14
+#: 8,086): beyond it the program, and the penalty QUBO's slack register, grow too fast to use
+MAX_SUBTOUR_ROWS = 5000
+#: sizes above this are refused without counting their rows exactly (n = 14 already exceeds)
+_COUNT_CITIES = 64
+
+
+def edge_index(i: np.ndarray | int, j: np.ndarray | int, n: int) -> np.ndarray | int:
+    """Index of the undirected edge (i, j), i < j, among the n(n−1)/2 edges in lexicographic
+    order (0,1), (0,2), …, (0,n−1), (1,2), …"""
+    return i * n - i * (i + 1) // 2 + (j - i - 1)
+
+
+def subtour_subsets(n: int) -> list[tuple[int, ...]]:
+    """The city sets S of the subtour elimination rows: 3 <= |S| <= n/2, and for |S| == n/2 only
+    the sets that hold city 0 (S and its complement cut the same edges), lexicographically."""
+    subsets = []
+    for k in range(3, n // 2 + 1):
+        combos = itertools.combinations(range(n), k)
+        subsets += [s for s in combos if 2 * k < n or s[0] == 0]
+    return subsets
+
+
+def subtour_row_count(n: int) -> int:
+    """The number of :func:`subtour_subsets` of n cities, counted without listing them."""
+    rows = sum(math.comb(n, k) for k in range(3, (n - 1) // 2 + 1))
+    if n % 2 == 0 and n // 2 >= 3:
+        rows += math.comb(n - 1, n // 2 - 1)
+    return rows
+
+
+class TSPDegree(TSP):
+    """The same symmetric TSP in the degree-constrained (edge) formulation, kind "tsp_degree".
+
+    Variables: one binary ``x_i_j`` per undirected edge i < j, in lexicographic order
+    (:func:`edge_index`), n(n−1)/2 of them. ``min Σ d_ij x_ij`` subject to the degree equalities
+    ``degree_v``: ``Σ_{e ∋ v} x_e == 2`` for every city v, and the Dantzig–Fulkerson–Johnson
+    subtour elimination inequalities ``subtour_<cities of S>``: ``Σ_{e ⊂ S} x_e <= |S| − 1`` for
+    every S with 3 <= |S| <= n/2 (at |S| = n/2 only the S holding city 0: under the degree rows
+    S and its complement give the same cut). A subtour needs at least 3 cities, and one of a
+    subtour and the rest has at most n/2, so the feasible points are exactly the Hamiltonian
+    cycles, each once (n = 5: no subtour rows; 6: 10; 7: 35; 8: 91).
+
+    This is the formulation of the "Cutting Slack" paper (arXiv:2507.12159): its inequalities
+    need log-binary slack qubits in a penalty QUBO (``ceil(log2 |S|)`` per row) but none in a
+    slack-free (Lagrangian, unbalanced) encoding, unlike the position formulation ``tsp``
+    (n² variables, equalities only).
+
+    Instances come from the same generator and TSPLIB reader as :class:`TSP`: ``tsp_degree:
+    n=6,seed=0`` has the cities (and the name) of ``tsp:n=6,seed=0``; ``tsp_degree:FILE.tsp``
+    reads a TSPLIB file. The number of subtour rows grows like C(n, n/2), so instances that
+    would need more than :data:`MAX_SUBTOUR_ROWS` rows (n >= 14) are refused with a
+    ConfigError naming n and the row count, by the generator, the reader and the constructor.
+
+    As a permutation problem it shares :class:`TSP`'s permutations (``perm[c]`` = position of
+    city c): brute force enumerates tours, ``perm_to_x`` gives a tour's edge vector and
+    ``x_to_perm`` the tour of an edge vector that is a Hamiltonian cycle.
+    """
+
+    kind: ClassVar[str] = "tsp_degree"
+
+    @property
+    def n_edges(self) -> int:
+        n = self.perm_size
+        return n * (n - 1) // 2
+
+    @classmethod
+    def cities_refusal(cls, n: int) -> str | None:
+        """Why n cities are refused: more than :data:`MAX_SUBTOUR_ROWS` subtour rows."""
+        if n <= _COUNT_CITIES:
+            rows = subtour_row_count(n)
+            if rows <= MAX_SUBTOUR_ROWS:
+                return None
+            count = f"{rows:,}"
+        else:
+            count = f"more than {math.comb(n, 3):,}"
+        largest = max(k for k in range(3, 30) if subtour_row_count(k) <= MAX_SUBTOUR_ROWS)
+        return (
+            f"n={n:,} cities need {count} subtour elimination rows (every city set S with "
+            f"3 <= |S| <= n/2); the {cls.kind} formulation is limited to {MAX_SUBTOUR_ROWS:,} "
+            f"rows (n <= {largest}); use 'tsp' (the position formulation, n² variables, no "
+            "subtour rows) for larger instances"
+        )
+
+    @classmethod
+    def estimate_bytes(cls, n: int) -> int:  # type: ignore[override]
+        """~400 bytes per distance (the matrix and its tokens), ~48 per nonzero of the rows
+        (COO triplets, CSR) and ~200 per variable and row (names, bounds, senses)."""
+        if n > _COUNT_CITIES:
+            return 1 << 62  # refused by the row limit long before
+        edges = n * (n - 1) // 2
+        rows = subtour_row_count(n)
+        nnz = 2 * edges  # degree rows
+        for k in range(3, n // 2 + 1):  # rows of |S| = k, at n/2 only those holding city 0
+            sets = math.comb(n - 1, k - 1) if 2 * k == n else math.comb(n, k)
+            nnz += sets * math.comb(k, 2)
+        return 400 * n * n + 48 * nnz + 200 * (edges + n + rows)
+
+    def to_program(self) -> BinaryProgram:
+        """min Σ d_ij x_ij s.t. degree 2 at every city and the subtour rows (class docstring)."""
+        n, m = self.perm_size, self.n_edges
+        iu, ju = np.triu_indices(n, 1)
+        rows = [np.concatenate([iu, ju])]  # degree rows: city v in edge e
+        cols = [np.concatenate([np.arange(m), np.arange(m)])]
+        names = [f"degree_{v}" for v in range(n)]
+        rhs = [np.full(n, 2.0)]
+        offset = n
+        for k in range(3, n // 2 + 1):
+            subsets = np.array([s for s in subtour_subsets(n) if len(s) == k], dtype=np.intp)
+            if subsets.size == 0:
+                continue
+            a, b = np.triu_indices(k, 1)  # the pairs of cities of S, in increasing order
+            edges = edge_index(subsets[:, a], subsets[:, b], n)  # (rows, C(k, 2))
+            ids = offset + np.arange(len(subsets))
+            rows.append(np.repeat(ids, a.size))
+            cols.append(edges.ravel())
+            rhs.append(np.full(len(subsets), k - 1.0))
+            names += ["subtour_" + "_".join(map(str, s)) for s in subsets.tolist()]
+            offset += len(subsets)
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        A = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(offset, m))
+        return BinaryProgram(
+            linear=self.dist[iu, ju],
+            A=A,
+            b=np.concatenate(rhs),
+            senses=("==",) * n + ("<=",) * (offset - n),
+            sense="min",
+            var_names=[f"x_{i}_{j}" for i, j in zip(iu.tolist(), ju.tolist(), strict=True)],
+            constraint_names=names,
+            name=self.name,
+        )
+
+    # ---- tours and edge vectors -------------------------------------------------------------
+
+    def perms_to_x(self, perms: np.ndarray) -> np.ndarray:
+        """The edge vectors (k, n(n−1)/2) of the tours of a (k, n) array of positions."""
+        P, _ = self.perm_rows(perms)
+        n = self.perm_size
+        tours = np.argsort(P, axis=1)
+        nxt = np.roll(tours, -1, axis=1)
+        lo, hi = np.minimum(tours, nxt), np.maximum(tours, nxt)
+        X = np.zeros((len(P), self.n_edges), dtype=bool)
+        X[np.arange(len(P))[:, None], edge_index(lo, hi, n)] = True
+        return X
+
+    def perm_to_x(self, perm: np.ndarray) -> np.ndarray:
+        """The edge vector of a tour given as positions (``perm[c]`` = position of city c)."""
+        return self.perms_to_x(np.asarray(perm)[None, :])[0].astype(float)
+
+    def tour_of(self, x: np.ndarray) -> np.ndarray | None:
+        """The visiting order of an edge vector that is a Hamiltonian cycle (from city 0 towards
+        its smaller neighbour), else None."""
+        n = self.perm_size
+        X, _ = as_rows(x, self.n_edges)
+        if X.shape[0] != 1 or not np.all((X == 0) | (X == 1)):
+            return None
+        iu, ju = np.triu_indices(n, 1)
+        chosen = X[0] == 1
+        degree = np.bincount(np.concatenate([iu[chosen], ju[chosen]]), minlength=n)
+        if not np.all(degree == 2):
+            return None
+        neighbours = [[] for _ in range(n)]
+        for i, j in zip(iu[chosen].tolist(), ju[chosen].tolist(), strict=True):
+            neighbours[i].append(j)
+            neighbours[j].append(i)
+        tour, prev, cur = [0], 0, min(neighbours[0])
+        while cur != 0:
+            tour.append(cur)
+            a, b = neighbours[cur]
+            prev, cur = cur, (b if a == prev else a)
+        return np.array(tour, dtype=np.intp) if len(tour) == n else None
+
+    def x_to_perm(self, x: np.ndarray) -> np.ndarray:
+        """The positions of the tour of an edge vector (a Hamiltonian cycle; else ValueError),
+        city 0 at position 0."""
+        tour = self.tour_of(x)
+        if tour is None:
+            raise ValueError("bitstring is not the edge vector of a Hamiltonian cycle")
+        perm = np.empty(self.perm_size, dtype=np.intp)
+        perm[tour] = np.arange(self.perm_size)
+        return perm
+
+    # ---- repair and local search --------------------------------------------------------------
+
+    def repair(self, x: np.ndarray) -> np.ndarray:
+        """A Hamiltonian cycle keeping x's edges where it can: greedy edge insertion over x's
+        edges (shortest first), then the other edges (shortest first), each taken when both
+        ends have degree < 2 and it closes no cycle (union-find), until a Hamiltonian path
+        remains, closed by the edge between its ends. A tour comes back as it is."""
+        n, m = self.perm_size, self.n_edges
+        x = np.asarray(x, dtype=float).ravel()
+        if x.size != m:
+            raise ValueError(f"expected bitstrings of length {m}, got shape {x.shape}")
+        if self.tour_of(x) is not None:
+            return x.copy()
+        iu, ju = np.triu_indices(n, 1)
+        weight = self.dist[iu, ju]
+        order = np.lexsort((np.arange(m), weight, x <= 0.5))  # x's edges, then by length
+        parent = list(range(n))
+
+        def root(v: int) -> int:
+            while parent[v] != v:
+                parent[v] = parent[parent[v]]
+                v = parent[v]
+            return v
+
+        degree = np.zeros(n, dtype=int)
+        y = np.zeros(m)
+        taken = 0
+        for e in order.tolist():
+            if taken == n - 1:
+                break
+            i, j = int(iu[e]), int(ju[e])
+            if degree[i] == 2 or degree[j] == 2:
+                continue
+            ri, rj = root(i), root(j)
+            if ri == rj:
+                continue
+            parent[ri] = rj
+            degree[i] += 1
+            degree[j] += 1
+            y[e] = 1.0
+            taken += 1
+        ends = np.flatnonzero(degree == 1)  # the Hamiltonian path's two ends
+        y[edge_index(int(ends[0]), int(ends[1]), n)] = 1.0
+        return y
+
+    def local_search(self, x: np.ndarray) -> np.ndarray:
+        """One round of 2-opt from a tour x: for each tour position i in order, the best
+        reversal of the segment after it (replace edges (a, b), (c, d) by (a, c), (b, d)),
+        taken when it shortens the tour. Never worse; a non-tour comes back unchanged."""
+        x = np.asarray(x).astype(np.int8).copy()
+        tour = self.tour_of(x) if x.ndim == 1 and x.size == self.n_edges else None
+        if tour is None:
+            return x
+        n, d = self.perm_size, self.dist
+        for i in range(n - 2):
+            js = np.arange(i + 2, n if i > 0 else n - 1)  # (a, b) and (c, d) not adjacent
+            if js.size == 0:
+                continue
+            a, b = tour[i], tour[i + 1]
+            c, e = tour[js], tour[(js + 1) % n]
+            delta = d[a, c] + d[b, e] - d[a, b] - d[c, e]
+            k = int(np.argmin(delta))
+            if delta[k] < -1e-9:
+                j = int(js[k])
+                tour[i + 1 : j + 1] = tour[i + 1 : j + 1][::-1].copy()
+        perm = np.empty(n, dtype=np.intp)
+        perm[tour] = np.arange(n)
+        return self.perm_to_x(perm).astype(np.int8)
+
+
 class _TsplibReader:
     """One pass over a TSPLIB file: header keywords, then numeric sections, checked at the end."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cls: type[TSP] | None = None):
         self.path = Path(path)
+        #: the class built from the file (TSP, or a formulation of the same data such as
+        #: TSPDegree); its size limit and memory estimate are the ones checked
+        self.cls = cls or TSP
         self.lines = read_text(self.path, _FORMATS).splitlines()
         self.header: dict[str, tuple[str, int]] = {}
         self.best_known: float | None = None
@@ -443,13 +716,16 @@ class _TsplibReader:
 
     def _check_memory(self, n: int) -> None:
         """Refuse, at the DIMENSION line, an instance whose distances and program won't fit."""
-        why = TSP.memory_refusal(n=n)
+        why = self.cls.memory_refusal(n=n)
         if why:
             raise self.error(f"DIMENSION {n:,}: {why}", self.header["DIMENSION"][1])
 
     def _build(self) -> TSP:
         self._require("TYPE")
         n = int(self._require("DIMENSION")[0])
+        why = self.cls.cities_refusal(n)
+        if why:  # before the data is parsed or the distances built
+            raise ConfigError(f"{self.path}: {why}")
         ew_type, _ = self._require("EDGE_WEIGHT_TYPE")
         coords = None
         if ew_type == "EXPLICIT":
@@ -477,8 +753,8 @@ class _TsplibReader:
         best = self.best_known
         try:
             if coords is not None:
-                return TSP(coords=coords, edge_weight_type=ew_type, name=name, best_known=best)
-            return TSP(dist=dist, edge_weight_type="EXPLICIT", name=name, best_known=best)
+                return self.cls(coords=coords, edge_weight_type=ew_type, name=name, best_known=best)
+            return self.cls(dist=dist, edge_weight_type="EXPLICIT", name=name, best_known=best)
         except ValueError as exc:  # checked above; kept so that no ValueError escapes a read
             raise self.error(str(exc), None) from None
 

@@ -1,4 +1,5 @@
-"""The problem contract, written once and parametrised over MDKP, MIS, QAP, TSP and MSP.
+"""The problem contract, written once and parametrised over MDKP, MIS, QAP, TSP (and its edge
+formulation tsp_degree) and MSP.
 
 Every problem reads its shipped instances with their best known value, round-trips write → read,
 refuses malformed files with an InstanceFormatError naming file, line and reason (and missing and
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 import qbench.problems as problems
 from qbench.errors import ConfigError, InstanceFormatError
 from qbench.instances import load_shipped, shipped
-from qbench.problems import MDKP, MIS, MSP, QAP, TSP, Problem
+from qbench.problems import MDKP, MIS, MSP, QAP, TSP, Problem, TSPDegree
 
 
 def all_bitstrings(n: int) -> np.ndarray:
@@ -782,6 +783,127 @@ TSP_KIND = Kind(
 )
 
 
+# ---- TSP, edge formulation (tsp_degree): the TSP's data, reader and generator -------------------
+
+
+def degree_edges(n: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def degree_objective(problem: TSPDegree, X) -> np.ndarray:
+    """Sum of d[i, j] over the chosen edges, row by row."""
+    n = problem.perm_size
+    return rows(X) @ np.array([problem.dist[i, j] for i, j in degree_edges(n)])
+
+
+def degree_violations(problem: TSPDegree, X) -> np.ndarray:
+    """Sum over cities of |deg(v) - 2| plus, for every city set S with 3 <= |S| <= n/2 (city 0
+    in S when |S| = n/2), the edges inside S beyond |S| - 1."""
+    n, X = problem.perm_size, rows(X)
+    edges = degree_edges(n)
+    total = np.zeros(len(X))
+    for v in range(n):
+        total += np.abs(X[:, [k for k, e in enumerate(edges) if v in e]].sum(axis=1) - 2)
+    for size in range(3, n // 2 + 1):
+        for S in itertools.combinations(range(n), size):
+            if 2 * size == n and 0 not in S:
+                continue
+            inside = [k for k, (i, j) in enumerate(edges) if i in S and j in S]
+            total += np.maximum(X[:, inside].sum(axis=1) - (size - 1), 0)
+    return total
+
+
+def degree_hamiltonian(problem: TSPDegree, X) -> np.ndarray:
+    """Rows whose edges form one cycle through every city (networkx)."""
+    n = problem.perm_size
+    found = []
+    for x in rows(X):
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(e for e, bit in zip(degree_edges(n), x, strict=True) if bit)
+        found.append(all(d == 2 for _, d in graph.degree) and nx.is_connected(graph))
+    return np.array(found)
+
+
+def degree_repair_rule(problem, x, y, feasible):
+    """A tour is kept; x's edges, when they form disjoint paths, are all kept."""
+    if feasible:
+        np.testing.assert_array_equal(y, x)
+    n = problem.perm_size
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(e for e, bit in zip(degree_edges(n), x, strict=True) if bit)
+    if max(d for _, d in graph.degree) <= 2 and nx.is_forest(graph):
+        assert np.all(y >= x)
+
+
+TSP_DEGREE_KIND = Kind(
+    cls=TSPDegree,
+    fingerprint=TSP_KIND.fingerprint,
+    consistent=tsp_consistent,
+    program_shape=lambda size: (
+        size["n"] * (size["n"] - 1) // 2,
+        size["n"] + problems.tsp.subtour_row_count(size["n"]),
+    ),
+    shipped={},  # the shipped TSPLIB instances have n >= 14: too many subtour rows
+    shipped_files_carry_best_known=False,
+    format_stores_name=True,  # NAME
+    format_stores_best_known=True,  # COMMENT : best_known
+    round_trip_generated=({"seed": 9, "n": 6, "kind": "random"}, 1234.5),
+    generator_cases=[
+        GenCase(
+            {"n": 9, "kind": kind},
+            f"tsp-{kind}-n9-s4",  # the name of its tsp twin: the same cities
+            seeds=(4, 5),
+            size={"n": 9},
+            differs=("dist",),
+            expect={"dist": TSP.generate(seed=4, n=9, kind=kind).dist},
+        )
+        for kind in ("euclidean", "random")
+    ],
+    bad_generator_params=[
+        *TSP_KIND.bad_generator_params,
+        ({"n": 14}, "n=14 cities need 8,086 subtour elimination rows"),
+    ],
+    # a DIMENSION too large for the subtour rows is refused by a ConfigError before the memory
+    malformed=[case for case in TSP_MALFORMED if "DIMENSION : 100000000" not in case[0]],
+    bad_constructions=[
+        (
+            "asymmetric",
+            lambda: TSPDegree(dist=np.array([[0, 1, 2], [1, 0, 3], [2, 4, 0]])),
+            "symmetric",
+        ),
+        ("two-cities", lambda: TSPDegree(dist=np.zeros((2, 2))), "at least 3"),
+        ("no-dist", lambda: TSPDegree(coords=np.zeros((3, 2))), "give dist"),
+    ],
+    program=ProgramCase(
+        make=lambda: TSPDegree.generate(seed=1, n=6),
+        expect={
+            "n_vars": 15,
+            "n_constraints": 16,
+            "sense": "min",
+            "senses": ("==",) * 6 + ("<=",) * 10,
+            "var_names": [f"x_{i}_{j}" for i, j in degree_edges(6)],
+            "linear": lambda p: [p.dist[i, j] for i, j in degree_edges(6)],
+            "quadratic.nnz": 0,
+            "constant": 0,
+        },
+    ),
+    vectorised=VectorCase(
+        make=lambda: TSPDegree.generate(seed=3, n=8), sample=permutations_and_noise(5, 60)
+    ),
+    reference=Reference(
+        objective=degree_objective, violations=degree_violations, feasible=degree_hamiltonian
+    ),
+    rtol=1e-7,
+    all_feasible=False,
+    repair_instances=st.integers(3, 8).map(lambda n: TSPDegree.generate(seed=n, n=n)),
+    repair_settings=settings(max_examples=60, deadline=None),
+    repair_dtype=None,
+    repair_rule=degree_repair_rule,
+)
+
+
 # ---- MSP -----------------------------------------------------------------------------------------
 
 
@@ -871,7 +993,7 @@ MSP_KIND = Kind(
 
 
 KINDS: dict[str, Kind] = {
-    k.cls.kind: k for k in (MDKP_KIND, MIS_KIND, QAP_KIND, TSP_KIND, MSP_KIND)
+    k.cls.kind: k for k in (MDKP_KIND, MIS_KIND, QAP_KIND, TSP_KIND, TSP_DEGREE_KIND, MSP_KIND)
 }
 
 

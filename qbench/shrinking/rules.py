@@ -29,8 +29,9 @@ refused when afterwards any of these fails:
   slack value that zeroes its penalty; requiring more (gap-free registers whose range keeps a
   feasible point) was tried and made MDKP shrinking stall far above its target;
 * **feasible points** (small instances): when the feasible set can be enumerated — all
-  permutation matrices of a QAP/TSP with at most ``MAX_ENUM_PERM`` items, or all feasible
-  bitstrings of a program with at most ``MAX_ENUM_VARS`` variables — at least one feasible x
+  permutation matrices of a QAP/TSP (the tours' edge vectors of a tsp_degree) with at most
+  ``MAX_ENUM_PERM`` items, or all feasible bitstrings of a program with at most
+  ``MAX_ENUM_VARS`` variables — at least one feasible x
   must stay consistent with all merges, so the shrunken space still contains a feasible point.
   This catches global conflicts the group-local row test cannot see (e.g. TSP merges that each
   respect rows and columns but together admit no tour).
@@ -61,7 +62,7 @@ def feasible_points(problem: Any) -> np.ndarray | None:
         if n > MAX_ENUM_PERM:
             return None
         perms = np.array(list(itertools.permutations(range(n))), dtype=np.intp).reshape(-1, n)
-        return (perms[:, :, None] == np.arange(n)).reshape(len(perms), n * n)
+        return np.asarray(problem.perms_to_x(perms), dtype=bool)
     program = getattr(problem, "program", problem)
     n = program.n_vars
     if n > MAX_ENUM_VARS:
