@@ -17,6 +17,10 @@ feasible point, so for every admissible (λ, ρ)
 and the energy at a feasible point never exceeds ``s·f`` there. ``g(x_λ)`` at a minimiser x_λ is
 a supergradient of the concave dual function L(·, ρ).
 
+The augmented method squares inequality rows too (``squared`` of :func:`lagrangian_qubo`, the
+quadratic branch of the standard max(0, λ + ρg)² term): still no slack qubits, but no weak
+duality either, so that method claims no bound on inequality programs.
+
 The multipliers are chosen by the meta-solver :mod:`qbench.solvers.lagrangian` (five update
 methods around any inner QUBO solver); this encoder names it (``meta_solver``), so a run with
 ``--encoder lagrangian --solver S`` is that search with S inside.
@@ -111,22 +115,32 @@ def parse_lam(lam: Any, rows: Rows, owner: str = "encoder 'lagrangian'") -> np.n
 
 
 def lagrangian_qubo(
-    program: BinaryProgram, lam: np.ndarray, rho: float, rows: Rows | None = None
+    program: BinaryProgram,
+    lam: np.ndarray,
+    rho: float,
+    rows: Rows | None = None,
+    squared: np.ndarray | None = None,
 ) -> BinaryProgram:
-    """The QUBO E_λ,ρ(x) of the module docstring as an unconstrained min BinaryProgram."""
+    """The QUBO E_λ,ρ(x) of the module docstring as an unconstrained min BinaryProgram.
+
+    ``squared`` (a mask over the rows; default: the equality rows) names the rows that carry
+    (ρ/2)g²: the augmented Lagrangian's x-step squares inequality rows too
+    (:mod:`qbench.solvers.lagrangian`).
+    """
     rows = Rows.of(program) if rows is None else rows
     s = 1.0 if program.sense == "min" else -1.0
     lam = np.asarray(lam, dtype=float)
     linear = s * program.linear + np.asarray(rows.G.T @ lam).ravel()
     constant = s * program.constant - float(lam @ rows.h)
     quadratic = s * program.quadratic
-    if rho and rows.eq.any():
-        Ge = rows.G[np.flatnonzero(rows.eq)]
-        he = rows.h[rows.eq]
-        # (ρ/2)(Ge x − he)² = (ρ/2)[xᵀ GeᵀGe x − 2 heᵀ Ge x + he·he]; x_i² = x_i folds in
-        quadratic = quadratic + (0.5 * rho) * (Ge.T @ Ge)
-        linear = linear - rho * np.asarray(Ge.T @ he).ravel()
-        constant += 0.5 * rho * float(he @ he)
+    squared = rows.eq if squared is None else np.asarray(squared, dtype=bool)
+    if rho and squared.any():
+        Gs = rows.G[np.flatnonzero(squared)]
+        hs = rows.h[squared]
+        # (ρ/2)(Gs x − hs)² = (ρ/2)[xᵀ GsᵀGs x − 2 hsᵀ Gs x + hs·hs]; x_i² = x_i folds in
+        quadratic = quadratic + (0.5 * rho) * (Gs.T @ Gs)
+        linear = linear - rho * np.asarray(Gs.T @ hs).ravel()
+        constant += 0.5 * rho * float(hs @ hs)
     return BinaryProgram(
         linear=linear,
         quadratic=quadratic,

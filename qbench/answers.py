@@ -6,7 +6,9 @@ or reused (parameter transfer): ``x`` is the answer on the problem's variables, 
 answer before repair when it differs, ``params`` the solver's final parameters (e.g. QAOA
 angles), ``trace`` the objective per evaluation, ``top_states`` the :data:`TOP_STATES` most
 probable states of the final distribution as ``[bitstring over the QUBO's qubits, probability]``
-(bit i of qubit i is character i). The store keeps answers in their own table, keyed by run_id.
+(bit i of qubit i is character i), ``trajectory`` a multiplier search's per-iteration values
+(:data:`TRAJECTORY_KEEP`, for convergence figures). The store keeps answers in their own table,
+keyed by run_id.
 """
 
 from __future__ import annotations
@@ -48,6 +50,25 @@ def top_states(
     return [[state_text(states[i], n_qubits), float(probs[i])] for i in order]
 
 
+#: the columns of a Lagrangian search's trajectory an answer keeps (not the per-row λ)
+TRAJECTORY_KEEP = (
+    "iteration", "rho", "dual_bound", "best_bound", "objective", "best_objective", "violation",
+    "feasible",
+)  # fmt: skip
+
+
+def trajectory_lists(df: Any) -> dict[str, list]:
+    """The kept trajectory columns as JSON-ready lists (missing values as None)."""
+    out: dict[str, list] = {}
+    for col in TRAJECTORY_KEEP:
+        if col in df:
+            out[col] = [
+                None if v is None or (isinstance(v, float) and not np.isfinite(v)) else v
+                for v in df[col].astype(object).tolist()
+            ]
+    return out
+
+
 def answer(
     x: Any, x_raw: Any = None, info: dict[str, Any] | None = None, n_qubits: int | None = None
 ) -> dict[str, Any] | None:
@@ -63,6 +84,8 @@ def answer(
         out["params"] = [float(v) for v in info["params"]]
     if info.get("history"):
         out["trace"] = [float(v) for v in info["history"]]
+    if info.get("trajectory") is not None:
+        out["trajectory"] = trajectory_lists(info["trajectory"])
     if "final_states" in info and n_qubits:
         out["top_states"] = top_states(info["final_states"], info["final_probs"], n_qubits)
     return out

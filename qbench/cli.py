@@ -265,14 +265,21 @@ def cmd_table(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     """``qbench plot DIR --kind K [-o FILE]``: draw the figure (default ``DIR/K.png``; PNG, PDF
     or SVG by the suffix of FILE)."""
-    from qbench.report import KINDS, SUCCESS_GAP, load, plot
+    from qbench.report import CONVERGENCE, KINDS, SUCCESS_GAP, load, plot
 
     kind, y = args.kind, getattr(args, "y", None)
     if kind == BY_INSTANCE or getattr(args, "published", None):
         return _plot_by_instance(args)
+    if kind == CONVERGENCE:
+        from qbench.report import plot_convergence
+
+        output = args.output or Path(args.dir) / f"{CONVERGENCE}.png"
+        df = load(args.dir, solutions=True)
+        print(f"wrote {plot_convergence(df, output, title=getattr(args, 'title', None))}")
+        return 0
     if kind is not None and kind not in KINDS:
         raise ConfigError(
-            f"unknown plot kind {kind!r}; allowed: {', '.join([*KINDS, BY_INSTANCE])}"
+            f"unknown plot kind {kind!r}; allowed: {', '.join([*KINDS, BY_INSTANCE, CONVERGENCE])}"
         )
     if kind is None and y is None:
         raise ConfigError(f"plot needs --kind or --y; kinds: {', '.join(KINDS)}")
@@ -441,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kind",
         default=None,
-        help="figure kind (see qbench.report.KINDS, or by_instance: grouped bars per instance); "
-        "needed unless --y is given",
+        help="figure kind (see qbench.report.KINDS, or by_instance: grouped bars per instance, "
+        "or convergence: Lagrangian multiplier searches per iteration); needed unless --y is given",
     )
     p.add_argument(
         "--x",

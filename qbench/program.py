@@ -124,6 +124,36 @@ class BinaryProgram:
             self.constant + float(coeffs[coeffs > 0].sum()),
         )
 
+    def is_integral(self) -> bool:
+        """True when every objective coefficient is an integer, so is every objective value
+        (a lower bound on a min objective then rounds up to the next integer)."""
+        coeffs = np.concatenate([self.linear, self.quadratic.data, [self.constant]])
+        return bool(np.all(np.isfinite(coeffs)) and np.all(coeffs == np.round(coeffs)))
+
+    def lp_bound(self) -> float | None:
+        """The LP relaxation's optimum (x ∈ [0, 1]ⁿ, HiGHS): a bound on the program's optimum;
+        None for a quadratic objective or an infeasible/failed LP."""
+        if self.quadratic.nnz:
+            return None
+        from scipy.optimize import linprog
+
+        s = 1.0 if self.sense == "min" else -1.0
+        senses = np.array(self.senses, dtype=object)
+        flip = np.where(senses == ">=", -1.0, 1.0)
+        A = sp.csr_matrix(sp.diags(flip) @ self.A) if senses.size else self.A
+        b = flip * self.b
+        ub, eq = senses != "==", senses == "=="
+        res = linprog(
+            s * self.linear,
+            A_ub=A[np.flatnonzero(ub)] if ub.any() else None,
+            b_ub=b[ub] if ub.any() else None,
+            A_eq=A[np.flatnonzero(eq)] if eq.any() else None,
+            b_eq=b[eq] if eq.any() else None,
+            bounds=(0.0, 1.0),
+            method="highs",
+        )
+        return float(s * res.fun + self.constant) if res.status == 0 else None
+
     def summary(self) -> dict:
         """Sizes of the program, for printing."""
         return {

@@ -65,6 +65,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1289,6 +1290,88 @@ def plot_trajectory(df: pd.DataFrame, path: str | Path) -> Path:
         bottom.plot(it, df[col], linewidth=0.8)
     bottom.set_xlabel("iteration")
     bottom.set_ylabel("multipliers λ")
+    return _save(fig, path)
+
+
+#: the plot kind of multiplier-search convergence (:func:`plot_convergence`)
+CONVERGENCE = "convergence"
+
+
+def _gap_curve(values: list, best_known: float) -> np.ndarray:
+    """|value − best known| / |best known| in %, NaN where a value is missing."""
+    v = np.array([np.nan if x is None else float(x) for x in values], dtype=float)
+    return 100.0 * np.abs(v - best_known) / max(abs(best_known), 1e-12)
+
+
+def _median_curve(curves: list[np.ndarray]) -> np.ndarray:
+    """The per-iteration median of runs of different lengths; a run that stopped keeps its
+    last value (best-so-far values do not change after a stop)."""
+    length = max(c.size for c in curves)
+    padded = [np.pad(c, (0, length - c.size), mode="edge") if c.size else np.full(length, np.nan)
+              for c in curves]  # fmt: skip
+    with warnings.catch_warnings():  # an iteration where every run lacks a value stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(np.vstack(padded), axis=0)
+
+
+def plot_convergence(df: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
+    """Save the convergence of a suite's Lagrangian multiplier searches: per instance (columns)
+    and inner solver (rows), the gap of the best feasible point (solid) and of the best dual
+    value (dashed) to the best known value per iteration, one colour per multiplier method,
+    the median over seeds. ``df`` is :func:`load` with ``solutions=True``."""
+    if "trajectory" not in df.columns:
+        raise ConfigError("convergence plots need the runs' answers: load(..., solutions=True)")
+    rows = df[[isinstance(t, dict) and bool(t.get("iteration")) for t in df["trajectory"]]]
+    rows = rows[[bk is not None and np.isfinite(float(bk)) for bk in rows["best_known"]]]
+    if rows.empty:
+        raise ConfigError(
+            "no run has a multiplier-search trajectory with a best known value "
+            "(runs with --encoder lagrangian store one)"
+        )
+    params = _param_dicts(rows)
+    methods = [str((p or {}).get("encoder.method", "subgradient")) for p in params]
+    inner = [label or solver for label, solver in
+             zip(_text_column(rows, "label"), _text_column(rows, "solver"))]  # fmt: skip
+    instances = sorted(set(rows["instance"]), key=_natural_key)
+    inners = sorted(set(inner), key=_natural_key)
+    palette = sorted(set(methods), key=_natural_key)
+    fig = _figure(figsize=(3.2 * len(instances) + 1.8, 2.6 * len(inners) + 0.6))
+    axes = np.atleast_2d(fig.subplots(len(inners), len(instances), squeeze=False))
+    colors = {m: f"C{i}" for i, m in enumerate(palette)}
+    groups: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for (_, row), method, solver in zip(rows.iterrows(), methods, inner):
+        traj, bk = row["trajectory"], float(row["best_known"])
+        key = (row["instance"], solver, method)
+        groups.setdefault(key, []).append(
+            (_gap_curve(traj.get("best_objective", []), bk), _gap_curve(traj["best_bound"], bk))
+        )
+    for (instance, solver, method), curves in groups.items():
+        ax = axes[inners.index(solver), instances.index(instance)]
+        primal = _median_curve([c[0] for c in curves])
+        dual = _median_curve([c[1] for c in curves])
+        it = np.arange(primal.size)
+        ax.plot(it, primal, color=colors[method], linewidth=1.3)
+        ax.plot(np.arange(dual.size), dual, color=colors[method], linewidth=1.0, linestyle="--")
+    for i, solver in enumerate(inners):
+        for j, instance in enumerate(instances):
+            ax = axes[i, j]
+            ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_ylim(bottom=0)
+            ax.grid(True, alpha=0.3, linewidth=0.6)
+            if i == 0:
+                ax.set_title(str(instance), fontsize="medium")
+            if i == len(inners) - 1:
+                ax.set_xlabel("iteration")
+            if j == 0:
+                ax.set_ylabel(f"{solver}\ngap to best known (%)")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colors[m], label=m) for m in palette] + [
+        Line2D([], [], color="0.3", label="best feasible"),
+        Line2D([], [], color="0.3", linestyle="--", label="best dual value"),
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    fig.suptitle(title or "Multiplier searches: gap per iteration (median over seeds)")
     return _save(fig, path)
 
 

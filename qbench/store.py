@@ -322,6 +322,7 @@ def answer_columns(answer: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "x": bits("x"), "x_raw": bits("x_raw"), "final_params": answer.get("params"),
         "trace": answer.get("trace"), "top_states": answer.get("top_states"),
+        "trajectory": answer.get("trajectory"),
     }  # fmt: skip
 
 

@@ -4,22 +4,32 @@ binary program by calling ANY inner QUBO solver on the slack-free Lagrangian QUB
 
 Methods: projected subgradient ascent (normalised diminishing steps α₀/√(k+1) or Polyak steps),
 Nesterov's weighted dual averaging, a proximal bundle method, Kelley's cutting planes, or the
-augmented Lagrangian (equality rows: λ ← λ + ρ g, ρ grows while their violation does not shrink;
-inequality rows have no ρ-term, so they take projected diminishing steps instead — a growing ρ
-would only lengthen their steps). ρ defaults to an instance scale near an exact penalty when the
-program has equality rows (they need no slack, so the squared term is free); ``rho=0`` gives the
-plain Lagrangian dual, which for assignment rows (TSP, QAP) is weak. Primal solutions: by
-default every inner answer goes through a primal heuristic on the original problem (repaired
-when infeasible, then one round of the problem's local search) and the best feasible point is
-kept (``repair=false``: only inner answers that happen to be feasible; on the 12 SAC-94
-instances with SA inside, median gap 29.9 % without it). The best dual value is a valid
-bound only when every inner call was solved to proven optimality (status "optimal", e.g. the
-brute solver); otherwise it is only an estimate and ``bound`` is None. With linear multipliers
+augmented Lagrangian (method of multipliers on every row: equality rows carry (ρ/2)g², inequality
+rows the standard (max(0, λ + ρg)² − λ²)/(2ρ) on the branch of the last inner answer — no slack
+qubits; ρ grows while the violation does not shrink). ρ of
+the other methods defaults to an instance scale near an exact penalty when the program has
+equality rows (they need no slack, so the squared term is free); ``rho=0`` gives the plain
+Lagrangian dual, which for assignment rows (TSP, QAP) is weak.
+
+Primal solutions: by default every inner answer goes through a primal heuristic on the original
+problem (repaired when infeasible, then one round of the problem's local search) and the best
+feasible point is kept (``repair=false``: only inner answers that happen to be feasible; on the
+12 SAC-94 instances with SA inside, median gap 29.9 % without it, 1.75 % with it). Inner
+solvers that take an ``initial_point`` (VQE, CVaR-VQE) start each solve from the previous one's
+angles (``warm_start``): consecutive QUBOs differ only in λ.
+
+Bounds: the best dual value is a valid bound only when every inner call was solved to proven
+optimality (status "optimal", e.g. the brute solver) and no inequality row is squared (the
+augmented method's branch model breaks weak duality); otherwise it is only an estimate and
+``bound`` is None. An integral objective (MIS, MDKP, TSPLIB distances) rounds a bound up to the
+next integer. The search stops when that proven gap closes (``tol``). With linear multipliers
 and no squared terms (MDKP, MIS) the dual optimum is the LP relaxation bound (the subproblem has
-the integrality property), so a duality gap usually remains and is reported, not hidden.
+the integrality property; ``info["lp_bound"]`` holds it), so a duality gap usually remains and
+is reported, not hidden.
 
 ``info["trajectory"]`` (a DataFrame, :data:`TRAJECTORY_COLUMNS`) records λ, ρ, the dual value and
-the best feasible objective per iteration; :func:`qbench.report.plot_trajectory` draws it.
+the best feasible objective per iteration; :func:`qbench.report.plot_trajectory` draws one run,
+``qbench plot DIR --kind convergence`` a suite's.
 """
 
 from __future__ import annotations
@@ -130,6 +140,8 @@ class _Step:
     lam: np.ndarray | None
     rho: float
     stop: str | None = None
+    #: the augmented method's rows that carry (ρ/2)g² in the next x-step
+    squared: np.ndarray | None = None
 
 
 @dataclass
@@ -314,36 +326,47 @@ class _CuttingPlane(_Updater):
 
 @dataclass
 class _Augmented(_Updater):
-    """Augmented Lagrangian. Equality rows: method of multipliers, λ ← λ + ρ g, and
-    ρ ← min(ρ·growth, ρ_max) unless their violation norm fell below AUG_SHRINK of the last one.
-    Inequality rows carry no ρ-term (it would need slack), so a larger ρ would only lengthen
-    their steps; they take projected normalised diminishing steps α₀/√(k+1) instead."""
+    """Augmented Lagrangian (method of multipliers) on every row. Equality rows carry
+    λg + (ρ/2)g². Inequality rows carry the standard term ψ(g) = (max(0, λ + ρg)² − λ²)/(2ρ):
+    λg + (ρ/2)g² where λ + ρg > 0, the constant −λ²/(2ρ) elsewhere. The x-step needs a QUBO, so
+    each row takes the branch its last inner answer was on (all quadratic at the start). Then
+    λ ← λ + ρg (max(0, ·) on inequality rows) and ρ ← min(ρ·growth, ρ_max) unless the violation
+    norm fell below AUG_SHRINK of the last one."""
 
     growth: float = 2.0
     rho_max: float = np.inf
-    alpha0: float = 1.0
     last_violation: float = np.inf
 
     def step(self, k, lam, dual, g, rho, upper) -> _Step:
-        eq = self.rows.eq
-        new_lam = lam.copy()
-        new_lam[eq] = lam[eq] + rho * g[eq]
-        g_in = np.where(eq, 0.0, g)
-        norm_in = float(np.linalg.norm(g_in))
-        if norm_in > 0:
-            new_lam = self.rows.project(new_lam + self.alpha0 / math.sqrt(k + 1) * g_in / norm_in)
-        violation = float(np.linalg.norm(g[eq]))
+        new_lam = self.rows.project(lam + rho * g)
+        squared = self.rows.eq | (new_lam + rho * g > 0)
+        violation = float(np.linalg.norm(self.rows.violation(g)))
         new_rho = rho
         if violation > 0 and violation > AUG_SHRINK * self.last_violation:
             new_rho = min(rho * self.growth, self.rho_max)
         self.last_violation = violation
-        if np.array_equal(new_lam, lam) and new_rho == rho:
+        if violation == 0 and new_rho == rho and np.array_equal(new_lam, lam):
             return _Step(None, rho, "zero_step")
-        return _Step(new_lam, new_rho)
+        return _Step(new_lam, new_rho, squared=squared)
 
 
 # --------------------------------------------------------------------------------------------
 # the meta-solver
+
+
+def _rounded(dual: float, integral: bool) -> float:
+    """A lower bound on a min objective, rounded up to an integer when the objective is one."""
+    if not (integral and np.isfinite(dual)):
+        return dual
+    return float(math.ceil(dual - 1e-9 * max(1.0, abs(dual))))
+
+
+def _gap(upper: float, dual: float, integral: bool) -> float:
+    """Best feasible (min form) minus the best dual value (rounded when integral), or inf."""
+    if not (np.isfinite(upper) and np.isfinite(dual)):
+        return np.inf
+    return upper - _rounded(dual, integral)
+
 
 PARAMS: tuple[Param, ...] = (
     Param("method", str, "subgradient", "dual update", choices=METHODS),
@@ -361,8 +384,9 @@ PARAMS: tuple[Param, ...] = (
         "rho",
         float,
         None,
-        "weight of (ρ/2)g² on equality rows, the initial one for 'augmented' (None: from the "
-        "instance's scale when it has equality rows; 0 gives the plain Lagrangian)",
+        "weight of (ρ/2)g² on equality rows (and, for 'augmented', on the inequality rows on "
+        "their quadratic branch), the initial one for 'augmented' (None: from the instance's "
+        "scale when it has equality rows or the method is augmented; 0: plain Lagrangian)",
         bounds="[0, inf)",
     ),
     Param(
@@ -403,6 +427,14 @@ PARAMS: tuple[Param, ...] = (
         bounds="[1, inf)",
     ),
     Param("tol", float, 1e-6, "relative duality gap counted as closed", bounds="[0, inf)"),
+    Param(
+        "warm_start",
+        bool,
+        True,
+        "start each inner solve from the previous one's parameters (inner solvers that take an "
+        "initial_point: vqe, cvar_vqe)",
+        id_default=False,
+    ),
     Param(
         "repair",
         bool,
@@ -447,6 +479,7 @@ def solve(
     lam0: Any = None,
     patience: int = 20,
     repair: bool = True,
+    warm_start: bool = True,
 ) -> SolveResult:
     """Maximise the Lagrangian dual with an inner QUBO solver; return the best feasible point."""
     defaults = {p.name: p.default for p in PARAMS}
@@ -480,16 +513,21 @@ def solve(
     s = 1.0 if program.sense == "min" else -1.0
     scales = _scales(program, rows)
     lam = parse_lam(lam0, rows, "solver 'lagrangian'")
-    auto_rho = scales.rho if rows.eq.any() else 0.0
-    rho = auto_rho if rho is None else check_rho(rho, "solver 'lagrangian'")
-    if method == "augmented" and rho == 0.0:
-        rho = auto_rho
-    hi = 2.0 * scales.lam_hi if lam_max is None else np.full(m, float(lam_max))
-    hi = np.maximum(hi, np.abs(lam))
-    lo = np.where(rows.eq, -hi, 0.0)
     # the target's objective is what the best solution is judged by; the bound is on the
     # program's objective, so it bounds the target only when the two coincide (not for MSP)
     same_objective = not isinstance(target, Problem) or type(target).objective is Problem.objective
+    auto_rho = scales.rho if rows.eq.any() else 0.0
+    rho = auto_rho if rho is None else check_rho(rho, "solver 'lagrangian'")
+    if method == "augmented" and rho == 0.0:
+        rho = scales.rho
+    # the augmented method squares inequality rows too (all of them in the first x-step)
+    squared = np.ones(m, dtype=bool) if method == "augmented" and not rows.eq.all() else None
+    integral = program.is_integral()
+    proven = same_objective and squared is None  # the dual values can be bounds at all
+    warm = bool(warm_start) and any(p.name == "initial_point" for p in solver.params)
+    hi = 2.0 * scales.lam_hi if lam_max is None else np.full(m, float(lam_max))
+    hi = np.maximum(hi, np.abs(lam))
+    lo = np.where(rows.eq, -hi, 0.0)
     can_repair = bool(repair) and hasattr(target, "repair")
     can_search = can_repair and hasattr(target, "local_search")
 
@@ -510,7 +548,7 @@ def solve(
         updater = _CuttingPlane(**base)
     else:
         cap = 1e4 * rho if rho_max is None else float(rho_max)
-        updater = _Augmented(**base, growth=float(rho_growth), rho_max=max(cap, rho), alpha0=a0)
+        updater = _Augmented(**base, growth=float(rho_growth), rho_max=max(cap, rho))
 
     rng = np.random.default_rng(seed)
     best_x, best_key, best_obj = None, np.inf, None
@@ -523,9 +561,11 @@ def solve(
     iterations = 0
 
     for k in range(max_iter):
-        qubo = lagrangian_qubo(program, lam, rho, rows)
+        qubo = lagrangian_qubo(program, lam, rho, rows, squared)
         inner_seed = None if seed is None else int(rng.integers(2**31 - 1))
         res = solver.solve(qubo, seed=inner_seed, **inner_params)
+        if warm and res.info.get("params") is not None:  # the next inner solve starts here
+            inner_params["initial_point"] = [float(v) for v in res.info["params"]]
         if res.n_evaluations is None:
             evals_known = False
         else:
@@ -563,17 +603,19 @@ def solve(
             {
                 "rho": rho,
                 "lagrangian": dual,
-                "dual_bound": s * dual,
+                # a dual value only where the QUBO's minimum can bound the target's optimum
+                "dual_bound": s * dual if proven else math.nan,
                 "residual_norm": float(np.linalg.norm(g)),
                 "violation": float(rows.violation(g).sum()),
                 "feasible": feasible,
                 "objective": objective,
                 "best_objective": best_obj,
-                "best_bound": s * best_dual,
+                "best_bound": s * best_dual if proven else math.nan,
             }
         )
         records.append(record)
-        if np.isfinite(upper) and upper - best_dual <= tol * max(1.0, abs(upper)):
+        gap_now = _gap(upper, best_dual, integral)
+        if proven and all_exact and np.isfinite(gap_now) and gap_now <= tol * max(1.0, abs(upper)):
             stop_reason = "gap_closed"
             break
         if k - last_gain >= patience:
@@ -589,9 +631,13 @@ def solve(
             stop_reason = step.stop
             break
         lam, rho = step.lam, step.rho
+        if step.squared is not None:
+            squared = step.squared
 
-    bound_valid = bool(all_exact and iterations > 0 and same_objective)
-    gap = upper - best_dual if np.isfinite(upper) and np.isfinite(best_dual) else np.inf
+    bound_valid = bool(proven and all_exact and iterations > 0)
+    # an integral objective's optimum is an integer: the bound rounds up to the next one
+    bound_min = _rounded(best_dual, integral) if bound_valid else best_dual
+    gap = _gap(upper, best_dual, integral and bound_valid)
     rel_gap = gap / max(1.0, abs(upper)) if np.isfinite(gap) else np.inf
     closed = np.isfinite(gap) and gap <= tol * max(1.0, abs(upper))
     columns = ["iteration", *[f"lam_{j}" for j in range(m)], *TRAJECTORY_COLUMNS]
@@ -603,19 +649,22 @@ def solve(
         "lam": np.asarray(lam, dtype=float).tolist(),
         "best_lam": best_lam.tolist(),
         "rho": float(rho),
-        "duality_gap": float(gap),
-        "relative_gap": float(rel_gap),
+        # the gap to the dual values; None where they are no bounds at all (squared rows)
+        "duality_gap": float(gap) if proven else None,
+        "relative_gap": float(rel_gap) if proven else None,
         "dual_bound_estimate": float(s * best_dual) if np.isfinite(best_dual) else None,
         "bound_valid": bound_valid,
         "stop_reason": stop_reason,
         "n_qubits": n,
         "n_inner_calls": len(records),
+        "lp_bound": program.lp_bound(),
+        "warm_start": warm,
         "trajectory": trajectory,
     }
     if method == "bundle":
         info["n_serious"] = updater.n_serious
     common = {
-        "bound": float(s * best_dual) if bound_valid else None,
+        "bound": float(s * bound_min) if bound_valid else None,
         "iterations": iterations,
         "n_evaluations": n_evals if evals_known else None,
         "info": info,

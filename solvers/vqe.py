@@ -17,7 +17,7 @@ import numpy as np
 
 from qbench.errors import ConfigError
 from qbench.hardware.base import CircuitAnsatz
-from qbench.params import Param
+from qbench.params import ListOf, Param
 from qbench.solvers.base import Solver, SolveResult
 from qbench.solvers.variational import (
     Run,
@@ -46,6 +46,7 @@ def solve_vqe(solver: str, target: Any, seed: int | None, params: dict[str, Any]
     entanglement = own.pop("entanglement", None) or "linear"
     init_scale = own.pop("init_scale", None)
     init_scale = DEFAULT_INIT_SCALE if init_scale is None else float(init_scale)
+    initial_point = own.pop("initial_point", None)
     if own:
         raise ConfigError(f"solver {solver!r}: unknown parameter(s) {', '.join(sorted(own))}")
     if kind not in ANSATZE:
@@ -62,6 +63,13 @@ def solve_vqe(solver: str, target: Any, seed: int | None, params: dict[str, Any]
     run = Run(ansatz, settings, seed)
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
     theta0 = rng.uniform(-init_scale, init_scale, size=ansatz.n_params)
+    if initial_point is not None:
+        theta0 = np.asarray(initial_point, dtype=float).ravel()
+        if theta0.size != ansatz.n_params or not np.all(np.isfinite(theta0)):
+            raise ConfigError(
+                f"solver {solver!r}: initial_point has {theta0.size} values; the {kind} ansatz "
+                f"(reps {reps}) on {qubo.n_vars} qubits takes {ansatz.n_params} finite angles"
+            )
     res = run.optimise(theta0, np.ones(ansatz.n_params), settings.maxiter)
     info = {"ansatz": kind, "reps": reps, "entanglement": entanglement, "init_scale": init_scale}
     return run.finish(res.x, info)
@@ -73,6 +81,13 @@ def _vqe_params(objective: str = "expectation", alpha: float = 1.0) -> tuple[Par
         Param("reps", int, 1, "ansatz repetitions (entangling layers)", bounds="[0, inf)"),
         Param("entanglement", str, "linear", "entangling pattern", ENTANGLEMENTS),
         init_scale_param(DEFAULT_INIT_SCALE),
+        Param(
+            "initial_point",
+            ListOf(float),
+            None,
+            "start angles, one per ansatz parameter (None: random within ±init_scale)",
+            id_default=False,
+        ),
         *common_params(maxiter=DEFAULT_VQE_MAXITER, objective=objective, alpha=alpha),
     )
 
