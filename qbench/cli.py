@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_encoders)
 
     p = sub.add_parser("generate", help="write a seeded random instance to a file")
-    p.add_argument("problem", help="mdkp, mis, qap, tsp or msp")
+    p.add_argument("problem", help="mdkp, mis, qap, tsp, tsp_degree or msp")
     p.add_argument("params", nargs="*", metavar="KEY=VALUE", help="generator parameters")
     p.add_argument("-o", "--output", required=True, help="file to write")
     p.set_defaults(func=cmd_generate)

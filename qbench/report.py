@@ -1328,10 +1328,17 @@ def plot_convergence(df: pd.DataFrame, path: str | Path, title: str | None = Non
             "no run has a multiplier-search trajectory with a best known value "
             "(runs with --encoder lagrangian store one)"
         )
-    params = _param_dicts(rows)
-    methods = [str((p or {}).get("encoder.method", "subgradient")) for p in params]
-    inner = [label or solver for label, solver in
+    params = [p or {} for p in _param_dicts(rows)]
+    methods = [str(p.get("encoder.method", "subgradient")) for p in params]
+    heads = [str(label or solver) for label, solver in
              zip(_text_column(rows, "label"), _text_column(rows, "solver"))]  # fmt: skip
+    # other search settings that vary for one inner solver (e.g. encoder.repair) split its rows
+    keys = sorted({k for p in params for k in p if k.startswith("encoder.")} - {"encoder.method"})
+    varying = [k for k in keys
+               if any(len({_text(p.get(k)) for h, p in zip(heads, params) if h == head}) > 1
+                      for head in set(heads))]  # fmt: skip
+    inner = [" ".join([head] + [f"{k[8:]}={_text(p.get(k))}" for k in varying])
+             for head, p in zip(heads, params)]  # fmt: skip
     instances = sorted(set(rows["instance"]), key=_natural_key)
     inners = sorted(set(inner), key=_natural_key)
     palette = sorted(set(methods), key=_natural_key)
