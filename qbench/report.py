@@ -1342,7 +1342,10 @@ def plot_convergence(df: pd.DataFrame, path: str | Path, title: str | None = Non
     instances = sorted(set(rows["instance"]), key=_natural_key)
     inners = sorted(set(inner), key=_natural_key)
     palette = sorted(set(methods), key=_natural_key)
-    fig = _figure(figsize=(3.2 * len(instances) + 1.8, 2.6 * len(inners) + 0.6))
+    fig = _figure(figsize=(2.5 * len(instances) + 1.8, 2.0 * len(inners) + 0.6))
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
     axes = np.atleast_2d(fig.subplots(len(inners), len(instances), squeeze=False))
     colors = {m: f"C{i}" for i, m in enumerate(palette)}
     groups: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
@@ -1364,6 +1367,7 @@ def plot_convergence(df: pd.DataFrame, path: str | Path, title: str | None = Non
             ax = axes[i, j]
             ax.set_yscale("symlog", linthresh=1.0)
             ax.set_ylim(bottom=0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, alpha=0.3, linewidth=0.6)
             if i == 0:
                 ax.set_title(str(instance), fontsize="medium")
@@ -1371,8 +1375,6 @@ def plot_convergence(df: pd.DataFrame, path: str | Path, title: str | None = Non
                 ax.set_xlabel("iteration")
             if j == 0:
                 ax.set_ylabel(f"{solver}\ngap to best known (%)")
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([], [], color=colors[m], label=m) for m in palette] + [
         Line2D([], [], color="0.3", label="best feasible"),
         Line2D([], [], color="0.3", linestyle="--", label="best dual value"),
