@@ -636,6 +636,20 @@ def test_shipped_suites_load_with_the_expected_runs():
     refs = {cfg.spec: cfg.reference for cfg in msp.runs if cfg.solver == "mip"}
     assert refs["msp:m=10,rng=legacy,seed=0"] == (31.0, "published")
 
+    cut = load_suite(SUITES / "cutting-slack.toml")
+    dry = cut.dry_run()
+    # 6 instances: MIP once, slack-QUBO SA 3 seeds; 5 methods x (exact with and without the
+    # primal heuristic, once; SA 3 seeds; CVaR-VQE 1 seed)
+    assert len(dry) == 6 * (1 + 3 + 5 * (2 + 3 + 1)) and all(r["fits"] for r in dry)
+    qubits = {(r["instance"], r["encoder"]): r["n_qubits"] for r in dry if r["solver"] == "sa"}
+    assert qubits[("tsp_degree:n=6,seed=0", "qubo")] == 35  # 15 edges + 20 subtour slack bits
+    assert qubits[("tsp_degree:n=6,seed=0", "lagrangian")] == 15
+    assert (qubits[("pet2", "qubo")], qubits[("pet2", "lagrangian")]) == (99, 10)
+    methods = Counter(r["encoder.method"] for r in dry if r["encoder"] == "lagrangian")
+    assert methods == dict.fromkeys(
+        ["subgradient", "dual_averaging", "bundle", "cutting_plane", "augmented"], 6 * 6
+    )
+
     study = load_suite(SUITES / "study-mis.toml")
     dry = study.dry_run()
     # 5 graphs x (QAOA p = 1, 2, 3 + CVaR-VQE + SA) x 3 seeds + MIP once per graph
