@@ -524,7 +524,8 @@ def solve(
     squared = np.ones(m, dtype=bool) if method == "augmented" and not rows.eq.all() else None
     integral = program.is_integral()
     proven = same_objective and squared is None  # the dual values can be bounds at all
-    warm = bool(warm_start) and any(p.name == "initial_point" for p in solver.params)
+    declared = {p.name for p in getattr(solver, "params", ())}
+    warm = bool(warm_start) and "initial_point" in declared
     hi = 2.0 * scales.lam_hi if lam_max is None else np.full(m, float(lam_max))
     hi = np.maximum(hi, np.abs(lam))
     lo = np.where(rows.eq, -hi, 0.0)
