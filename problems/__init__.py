@@ -15,12 +15,13 @@ from qbench.problems.base import PermutationProblem, Problem
 from qbench.problems.mdkp import MDKP, MKNAP2, mknap_layout
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
+from qbench.problems.program import LPProblem, MPSProblem
 from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP, TSPDegree
 from qbench.textio import is_integer_text, is_number, read_head
 
 PROBLEMS: dict[str, type[Problem]] = {
-    cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, TSPDegree, MSP)
+    cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, TSPDegree, MSP, LPProblem, MPSProblem)
 }
 
 #: file endings recognised when reading a path without an explicit problem kind (a .tsp file
@@ -33,6 +34,8 @@ EXTENSIONS = {
     ".clq": "mis",
     ".edges": "mis",
     ".edgelist": "mis",
+    ".lp": "lp",
+    ".mps": "mps",
 }
 
 __all__ = [

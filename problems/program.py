@@ -52,12 +52,38 @@ class ProgramProblem(Problem):
         return x
 
     def write(self, path: str | Path) -> None:
-        raise ConfigError("a program problem has no native file format to write")
+        """Save as an LP or MPS file (by the ending; :func:`qbench.interop.write_model`)."""
+        from qbench.interop import write_model
+
+        write_model(self._program, path)
 
     @classmethod
     def read(cls, path: str | Path) -> ProgramProblem:
-        raise ConfigError("a program problem is built from a BinaryProgram, not read from a file")
+        """A binary program from an LP or MPS file (by the ending, or the kind's format;
+        :func:`qbench.interop.read_model`), named after the file."""
+        from qbench.interop import read_model
+
+        program = read_model(path, cls.extension or None)
+        return cls(program, name=Path(path).stem)
 
     @classmethod
-    def generate(cls, seed: int = 0, **params) -> ProgramProblem:
-        raise ConfigError("a program problem is built from a BinaryProgram, not generated")
+    def generate(cls) -> ProgramProblem:  # type: ignore[override]
+        raise ConfigError(
+            f"{cls.kind} instances are read from files (or built from a BinaryProgram), "
+            "not generated"
+        )
+
+
+class LPProblem(ProgramProblem):
+    """A binary program read from an LP file (``lp:FILE``, or a file ending in .lp). LP files
+    name variables but fix no order: HiGHS numbers them as they first appear."""
+
+    kind: ClassVar[str] = "lp"
+    extension: ClassVar[str] = ".lp"
+
+
+class MPSProblem(ProgramProblem):
+    """A binary program read from an MPS file (``mps:FILE``, or a file ending in .mps)."""
+
+    kind: ClassVar[str] = "mps"
+    extension: ClassVar[str] = ".mps"

@@ -12,12 +12,17 @@ constraints exist on both sides.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from qbench.errors import ConfigError
+from qbench.errors import ConfigError, InstanceFormatError
 from qbench.program import BinaryProgram
 
 _INSTALL = "qiskit-optimization is not installed: pip install qiskit-optimization"
@@ -87,3 +92,147 @@ def from_quadratic_program(qp: Any) -> BinaryProgram:
         constraint_names=[c.name for c in rows],
         name=qp.name,
     )
+
+
+# ---- LP and MPS files (through HiGHS) ---------------------------------------------------------
+
+#: the model file formats :func:`read_model` and :func:`write_model` handle, by file ending
+MODEL_FORMATS = {".lp": "LP (CPLEX LP format)", ".mps": "MPS (free or fixed)"}
+_HIGHS = 'reading and writing LP/MPS files needs highspy: pip install highspy (or ".[highs]")'
+
+
+def _highs() -> Any:
+    try:
+        import highspy
+    except ImportError:
+        raise ConfigError(_HIGHS) from None
+    sys.stdout.flush()  # HiGHS prints its banner on stdout at the first Highs(): keep it out
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return highspy, h
+
+
+def _model_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in MODEL_FORMATS:
+        allowed = ", ".join(MODEL_FORMATS)
+        raise ConfigError(f"{path}: a model file must end in {allowed} (got {suffix or 'none'})")
+    return suffix
+
+
+def read_model(path: str | Path, fmt: str | None = None) -> BinaryProgram:
+    """A binary program from an LP or MPS file (``fmt`` ".lp"/".mps"; default: the file's
+    ending), read by HiGHS: binary variables only (integers with bounds [0, 1]), a linear or
+    quadratic objective (the Hessian's ½ xᵀQx) and linear rows; a ranged row becomes a >= and
+    a <= row. Anything else is refused with the names of what is wrong."""
+    path = Path(path)
+    suffix = _model_format(Path(f"x{fmt}") if fmt else path)
+    highspy, h = _highs()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = path
+        if path.suffix.lower() != suffix:  # HiGHS tells the format by the ending
+            source = Path(tmp) / f"model{suffix}"
+            shutil.copyfile(path, source)
+        status = h.readModel(str(source))
+    if status != highspy.HighsStatus.kOk:
+        raise InstanceFormatError(
+            f"HiGHS could not read this as {MODEL_FORMATS[suffix]} (status {status.name}); "
+            "check the file, or force another reader with KIND:FILE",
+            path,
+        )
+    lp = h.getLp()
+    n, m = lp.num_col_, lp.num_row_
+    names = list(lp.col_names_) or [f"x{j}" for j in range(n)]
+    lower, upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+    integer = np.array(
+        [t != highspy.HighsVarType.kContinuous for t in lp.integrality_] or [False] * n
+    )
+    bad = [names[j] for j in range(n) if not (integer[j] and lower[j] >= 0 and upper[j] <= 1)]
+    if bad:
+        raise InstanceFormatError(
+            f"variables {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''} are not binary "
+            "(qbench reads binary programs: integer variables with bounds [0, 1])",
+            path,
+        )
+    a = lp.a_matrix_
+    A = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)), (m, n))
+    linear = np.asarray(lp.col_cost_, dtype=float).copy()
+    quadratic = sp.csr_matrix((n, n))
+    hess = h.getModel().hessian_
+    if hess.dim_:
+        Q = sp.csc_matrix(
+            (np.asarray(hess.value_), np.asarray(hess.index_), np.asarray(hess.start_)), (n, n)
+        ).tocoo()
+        # ½ xᵀQx with Q's lower triangle stored: ½ Q_ii x_i (x_i² = x_i) and Q_ij x_i x_j
+        diag = Q.row == Q.col
+        np.add.at(linear, Q.row[diag], 0.5 * Q.data[diag])
+        off = ~diag
+        quadratic = sp.csr_matrix((Q.data[off], (Q.col[off], Q.row[off])), (n, n))
+    rows, rhs, senses, cnames = [], [], [], []
+    row_names = list(lp.row_names_) or [f"c{i}" for i in range(m)]
+    A = A.tocsr()
+    for i, (lo, hi) in enumerate(zip(lp.row_lower_, lp.row_upper_)):
+        parts = [("==", lo)] if lo == hi else []
+        if not parts:
+            parts = [(">=", lo)] * int(np.isfinite(lo)) + [("<=", hi)] * int(np.isfinite(hi))
+        for sense, value in parts:
+            suffix_name = "" if len(parts) == 1 else ("_lo" if sense == ">=" else "_hi")
+            rows.append(i), rhs.append(float(value)), senses.append(sense)
+            cnames.append(row_names[i] + suffix_name)
+    return BinaryProgram(
+        linear=linear,
+        quadratic=quadratic,
+        constant=float(lp.offset_),
+        A=A[rows] if rows else sp.csr_matrix((0, n)),
+        b=np.array(rhs),
+        senses=tuple(senses),
+        sense="max" if lp.sense_ == highspy.ObjSense.kMaximize else "min",
+        var_names=names,
+        constraint_names=cnames,
+        name=path.stem,
+    )
+
+
+def write_model(program: BinaryProgram, path: str | Path) -> Path:
+    """Write the program as an LP or MPS file (by the ending) through HiGHS: binary variables,
+    the objective (a quadratic one as HiGHS' ½ xᵀQx Hessian) and the rows."""
+    path = Path(path)
+    _model_format(path)
+    highspy, h = _highs()
+    n = program.n_vars
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, program.n_constraints
+    lp.col_cost_ = np.asarray(program.linear, dtype=float)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    lp.offset_ = float(program.constant)
+    lp.sense_ = highspy.ObjSense.kMaximize if program.sense == "max" else highspy.ObjSense.kMinimize
+    A = program.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = A.indptr, A.indices
+    lp.a_matrix_.value_ = A.data
+    senses = np.array(program.senses, dtype=object)
+    lp.row_lower_ = np.where(senses == "<=", -np.inf, program.b)
+    lp.row_upper_ = np.where(senses == ">=", np.inf, program.b)
+    lp.col_names_, lp.row_names_ = list(program.var_names), list(program.constraint_names)
+    if h.passModel(lp) != highspy.HighsStatus.kOk:
+        raise ConfigError(f"HiGHS refused the program {program.name!r} (names must be unique)")
+    if program.quadratic.nnz:
+        # xᵢxⱼ (i < j, upper triangle here) is ½ (Q_ij + Q_ji) xᵢxⱼ: Q's lower triangle
+        Q = sp.csc_matrix(program.quadratic.T)  # lower triangle, column-wise
+        hess = highspy.HighsHessian()
+        hess.dim_, hess.format_ = n, highspy.HessianFormat.kTriangular
+        hess.start_, hess.index_, hess.value_ = Q.indptr, Q.indices, Q.data
+        if h.passHessian(hess) != highspy.HighsStatus.kOk:
+            raise ConfigError(f"HiGHS refused the objective of {program.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if h.writeModel(str(path)) != highspy.HighsStatus.kOk:
+        raise ConfigError(f"HiGHS could not write {path}")
+    return path

@@ -77,3 +77,137 @@ def test_non_binary_models_are_refused_with_what_is_wrong():
     qp.quadratic_constraint(quadratic={("x", "y"): 1}, sense="<=", rhs=0, name="q0")
     with pytest.raises(ConfigError, match="quadratic constraints \\(q0\\)"):
         from_quadratic_program(qp)
+
+
+# ---- LP and MPS files ------------------------------------------------------------------------
+
+pytest.importorskip("highspy")
+
+HAND_LP = """\
+Maximize
+ obj: 3 x + 2 y + 4 z + [ 2 x * y ] / 2
+Subject To
+ c1: x + y + z <= 2
+ c2: x - y >= -1
+ c3: x + z = 1
+Binary
+ x y z
+End
+"""
+
+
+def test_a_hand_written_lp_file_reads_as_written(tmp_path):
+    from qbench.interop import read_model
+
+    path = tmp_path / "hand.lp"
+    path.write_text(HAND_LP)
+    program = read_model(path)
+    assert program.sense == "max" and program.var_names == ["x", "y", "z"]
+    np.testing.assert_allclose(program.linear, [3, 2, 4])
+    assert program.quadratic.toarray()[0, 1] == 1 and program.quadratic.nnz == 1
+    assert program.constraint_names == ["c1", "c2", "c3"]
+    assert program.senses == ("<=", ">=", "==")
+    np.testing.assert_allclose(program.b, [2, -1, 1])
+    # every bitstring: objective and feasibility as written above
+    for bits in itertools.product((0, 1), repeat=3):
+        x, y, z = bits
+        feasible = x + y + z <= 2 and x - y >= -1 and x + z == 1
+        assert program.objective(np.array(bits)) == 3 * x + 2 * y + 4 * z + x * y
+        assert program.is_feasible(np.array(bits)) == feasible
+    row = run(load_spec(str(path)), "brute")
+    assert row["problem"] == "lp" and row["objective"] == 6  # x + y or y + z
+
+
+RANGED_MPS = """\
+NAME          RANGED
+ROWS
+ N  obj
+ L  c1
+COLUMNS
+    MARKER                 'MARKER'                 'INTORG'
+    x         obj       -1   c1   1
+    z         obj       -1   c1   -1
+    MARKER                 'MARKER'                 'INTEND'
+RHS
+    rhs       c1        0
+RANGES
+    rng       c1        1
+BOUNDS
+ UP bnd       x         1
+ UP bnd       z         1
+ENDATA
+"""
+
+
+def test_a_ranged_mps_row_becomes_two_rows(tmp_path):
+    from qbench.interop import read_model
+
+    path = tmp_path / "ranged.mps"
+    path.write_text(RANGED_MPS)
+    program = read_model(path)  # min −x − z s.t. −1 <= x − z <= 0
+    assert program.constraint_names == ["c1_lo", "c1_hi"] and program.senses == (">=", "<=")
+    np.testing.assert_allclose(program.b, [-1, 0])
+    feasible = [program.is_feasible(np.array(x)) for x in ((0, 0), (1, 0), (0, 1), (1, 1))]
+    assert feasible == [True, False, True, True]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_lp_and_mps_files_round_trip_every_problem_kind(spec, tmp_path):
+    from qbench.interop import read_model, write_model
+
+    program = load_spec(spec).program
+    X = np.random.default_rng(1).integers(0, 2, size=(40, program.n_vars))
+    # MPS keeps the column order
+    back = read_model(write_model(program, tmp_path / "m.mps"))
+    back.name = program.name  # a file's program is named after the file
+    same_program(program, back)
+    # LP files fix names, not order (HiGHS numbers variables as they first appear)
+    back = read_model(write_model(program, tmp_path / "m.lp"))
+    assert sorted(back.var_names) == sorted(program.var_names)
+    Y = np.zeros_like(X)
+    Y[:, [back.var_names.index(v) for v in program.var_names]] = X
+    np.testing.assert_allclose(back.objective(Y), program.objective(X))
+    np.testing.assert_array_equal(back.is_feasible(Y), program.is_feasible(X))
+
+
+@pytest.mark.parametrize(
+    ("name", "ending", "optimum"), [("pet2", ".mps", 87061), ("1tc.16", ".lp", 8)]
+)
+def test_shipped_instances_written_as_model_files_solve_to_their_optima(
+    name, ending, optimum, tmp_path
+):
+    from qbench.problems.program import ProgramProblem
+
+    path = tmp_path / f"{name}{ending}"
+    ProgramProblem(load_spec(name).program).write(path)
+    forced = tmp_path / "model.txt"  # KIND:FILE reads any ending in the kind's format
+    forced.write_bytes(path.read_bytes())
+    for spec in (str(path), f"{ending[1:]}:{forced}"):
+        row = run(spec, "mip")
+        assert row["problem"] == ending[1:] and row["objective"] == optimum
+
+
+def test_bad_model_files_are_refused_with_what_is_wrong(tmp_path, capsys):
+    from qbench.cli import main
+    from qbench.errors import InstanceFormatError
+    from qbench.interop import write_model
+
+    broken = tmp_path / "broken.lp"
+    broken.write_text("Maximize\n obj: 3 x +\nSubject To\n c1: x + y <=\nEnd\n")
+    with pytest.raises(InstanceFormatError, match="broken.lp: HiGHS could not read this as LP"):
+        load_spec(str(broken))
+    general = tmp_path / "general.lp"
+    general.write_text("Minimize\n obj: x + y\nSubject To\n c1: x + y >= 1\nBounds\n"
+                       " 0 <= y <= 5\nGeneral\n y\nBinary\n x\nEnd\n")  # fmt: skip
+    with pytest.raises(InstanceFormatError, match="variables y are not binary"):
+        load_spec(str(general))
+    assert main(["solve", str(general), "--solver", "mip"]) == 2
+    assert "variables y are not binary" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"must end in \.lp, \.mps"):
+        write_model(load_spec("1tc.8").program, tmp_path / "x.txt")
+    from qbench.problems import generate
+
+    with pytest.raises(ConfigError, match="lp instances are read from files"):
+        generate("lp")
+    with pytest.raises(ConfigError, match="lp generator: unknown parameter"):
+        load_spec("lp:n=3")

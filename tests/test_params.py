@@ -100,7 +100,8 @@ def test_every_component_declares_params_the_same_way():
                   *SOLVERS.values(), *META_SOLVERS.values(), *BACKENDS.values(),
                   *FAMILIES.values()]  # fmt: skip
     for comp in components:
-        params = getattr(comp, "generator_params", None) or comp.params
+        # problems declare generator parameters (none for file-only kinds such as lp)
+        params = comp.generator_params if hasattr(comp, "generator_params") else comp.params
         assert isinstance(params, tuple) and all(isinstance(p, Param) for p in params), comp
 
 
