@@ -89,7 +89,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
     encoder = get_encoder(args.encoder)
     params = encoder.parse_params(_key_values(args.set, "--set"))
     summary = {"instance": problem.name or args.spec, "problem": problem.kind}
-    summary.update(encoder.encode(problem, **params).summary())
+    encoding = encoder.encode(problem, **params)
+    summary.update(encoding.summary())
+    output = getattr(args, "output", None)
+    if output:  # the QUBO (problem variables, then slack qubits) as an LP or MPS model file
+        from qbench.interop import write_model
+
+        summary["written"] = str(write_model(encoding.qubo, output))
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -393,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="encoder parameter, repeatable")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="also write the QUBO as an LP or MPS file (by the ending)")  # fmt: skip
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("encoders", help="list encoders and their parameters")
