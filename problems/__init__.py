@@ -34,6 +34,7 @@ EXTENSIONS = {
     ".clq": "mis",
     ".edges": "mis",
     ".edgelist": "mis",
+    ".gph": "mis",  # QOBLIB's DIMACS graphs
     ".lp": "lp",
     ".mps": "mps",
 }
@@ -97,9 +98,9 @@ def force_hint() -> str:
 
 def sniff_kind(path: Path) -> str:
     """Guess the problem kind of a file from its ending, or for '.dat', '.txt' and no ending
-    from its first line: one number is QAPLIB (.dat) or an OR-Library mknap1 file (.txt), three
-    are SAC-94 (``n m opt``), a ``//`` comment is an OR-Library mknap2 file, anything else in a
-    .txt file is a graph (MIS)."""
+    from its first line: one number is QAPLIB (.dat) or an OR-Library mknap1 file (.txt), two
+    in a .dat file are QOBLIB market split (``m n``), three are SAC-94 (``n m opt``), a ``//``
+    comment is an OR-Library mknap2 file, anything else in a .txt file is a graph (MIS)."""
     suffix = path.suffix.lower()
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
@@ -112,6 +113,8 @@ def sniff_kind(path: Path) -> str:
         numbers = all(is_number(word) for word in first)
         if suffix == ".dat" and len(first) == 1:
             return "qap"  # QAPLIB: n alone on the first line
+        if suffix == ".dat" and len(first) == 2 and numbers:
+            return "msp"  # QOBLIB market split: m n, then m rows of n demands and the target
         if len(first) == 1 and numbers:
             return "mdkp"  # OR-Library mknap1: the instance count K alone
         if len(first) == 3 and (suffix == ".dat" or numbers):
@@ -126,8 +129,9 @@ def sniff_kind(path: Path) -> str:
             )
     raise ConfigError(
         f"cannot tell the problem of {path}: expected an ending .tsp (TSPLIB), .msp, "
-        ".dimacs/.col/.clq/.edges/.edgelist (graphs), .dat (QAPLIB: n alone on the first line; "
-        "SAC-94: 'n m opt') or .txt (OR-Library mknap or a graph, told by content); "
+        ".dimacs/.col/.clq/.edges/.edgelist/.gph (graphs), .lp/.mps (binary programs), .dat "
+        "(QAPLIB: n alone on the first line; QOBLIB market split: 'm n'; SAC-94: 'n m opt') or "
+        ".txt (OR-Library mknap or a graph, told by content); "
         f"{force_hint()}"
     )
 

@@ -106,12 +106,13 @@ def test_generate_then_solve_the_file(capsys, tmp_path, problem, params, ext):
 def test_instances_lists_every_shipped_instance(capsys):
     code, out, _ = run_cli(capsys, "instances", "--json")
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 35
+    assert code == 0 and len(rows) == 37
     by_name = {r["name"]: r for r in rows}
     assert by_name["hp1"]["best_known"] == 3418 and by_name["hp1"]["size"] == "n=28 m=4"
     assert by_name["1dc.64"]["n_vars"] == 64 and by_name["gr17"]["best_known"] == 2085
     assert by_name["1dc.128"]["best_known"] == 16 and by_name["1et.128"]["size"] == "n=128 m=672"
-    assert {r["problem"] for r in rows} == {"mdkp", "mis", "qap", "tsp"}
+    assert by_name["karate"]["best_known"] == 20 and by_name["ms_03_050_002"]["size"] == "m=3 n=20"
+    assert {r["problem"] for r in rows} == {"mdkp", "mis", "qap", "tsp", "msp"}
 
 
 def test_solvers_lists_parameters(capsys):

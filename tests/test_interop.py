@@ -4,6 +4,7 @@ on every problem kind and by qiskit's own evaluation of objectives and constrain
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +212,31 @@ def test_bad_model_files_are_refused_with_what_is_wrong(tmp_path, capsys):
         generate("lp")
     with pytest.raises(ConfigError, match="lp generator: unknown parameter"):
         load_spec("lp:n=3")
+
+
+# ---- QOBLIB files ------------------------------------------------------------------------------
+
+#: QOBLIB's published optimal stable set of karate (07-independentset/solutions, x#k = 1)
+KARATE_OPT = [5, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 29]
+
+
+def test_qoblib_files_read_by_their_endings_and_solve_to_the_published_values(tmp_path):
+    from qbench.instances import shipped
+
+    data = Path(__file__).resolve().parents[1] / "qbench" / "data" / "instances"
+    graph = tmp_path / "karate.gph"  # a .gph file is told by its ending, a .dat by its header
+    graph.write_bytes((data / "mis" / "karate.gph").read_bytes())
+    split = tmp_path / "ms_03_050_002.dat"
+    split.write_bytes((data / "msp" / "ms_03_050_002.dat").read_bytes())
+    karate, market = load_spec(str(graph)), load_spec(str(split))
+    assert karate.kind == "mis" and karate.size() == {"n": 34, "m": 78}
+    assert (market.kind, market.size()) == ("msp", {"m": 3, "n": 20})
+    x = np.zeros(34, dtype=np.int8)
+    x[np.array(KARATE_OPT) - 1] = 1  # the published solution is feasible with value 20
+    assert karate.is_feasible(x) and karate.objective(x) == 20
+    assert run(karate, "mip")["objective"] == 20
+    row = run(market, "mip")
+    assert row["feasible"] and row["objective"] == 0  # a perfect split exists
+    # shipped under their QOBLIB names with the published values
+    assert shipped()["karate"].best_known == 20 and shipped()["ms_03_050_002"].best_known == 0
+    assert load_spec("karate").best_known == 20

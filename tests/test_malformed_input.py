@@ -617,7 +617,7 @@ def test_files_that_are_not_utf8(name, tmp_path, capsys):
     assert_whole_file_error(cli_error(capsys, "solve", str(path)), path)
 
 
-@pytest.mark.parametrize(("name", "text"), [("x.xyz", "1 2\n"), ("x.dat", "1 2\n")])
+@pytest.mark.parametrize(("name", "text"), [("x.xyz", "1 2\n"), ("x.dat", "1 2 3 4\n")])
 def test_files_whose_problem_cannot_be_told(name, text, tmp_path, capsys):
     path = write(tmp_path, name, text)
     with pytest.raises(ConfigError, match="cannot tell the problem of") as info:
