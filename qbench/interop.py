@@ -236,3 +236,82 @@ def write_model(program: BinaryProgram, path: str | Path) -> Path:
     if h.writeModel(str(path)) != highspy.HighsStatus.kOk:
         raise ConfigError(f"HiGHS could not write {path}")
     return path
+
+
+# ---- dimod / Ocean -----------------------------------------------------------------------------
+
+_OCEAN = 'dimod is not installed: pip install dimod dwave-samplers (or ".[ocean]")'
+
+
+def _dimod() -> Any:
+    try:
+        import dimod
+    except ImportError:
+        raise ConfigError(_OCEAN) from None
+    return dimod
+
+
+def to_bqm(program: BinaryProgram) -> Any:
+    """An unconstrained program (a QUBO, e.g. ``encoding.qubo``) as a dimod
+    BinaryQuadraticModel over binary variables named as the program's; a max program is
+    negated (dimod minimises). Constrained programs need an encoder first (or :func:`to_cqm`)."""
+    dimod = _dimod()
+    if program.n_constraints:
+        raise ConfigError(
+            f"to_bqm: program {program.name!r} has {program.n_constraints} constraint(s); "
+            "encode it first (e.g. get_encoder('qubo').encode(problem).qubo) or use to_cqm"
+        )
+    s = 1.0 if program.sense == "min" else -1.0
+    names = program.var_names
+    q = program.quadratic.tocoo()
+    bqm = dimod.BinaryQuadraticModel(dimod.BINARY)
+    bqm.add_linear_from((names[i], s * float(v)) for i, v in enumerate(program.linear))  # order
+    bqm.add_quadratic_from(
+        (names[i], names[j], s * float(v)) for i, j, v in zip(q.row, q.col, q.data)
+    )
+    bqm.offset = s * float(program.constant)
+    return bqm
+
+
+def from_bqm(bqm: Any, name: str = "") -> BinaryProgram:
+    """A dimod BinaryQuadraticModel (BINARY or SPIN, converted) as an unconstrained min
+    program, its variables in the model's order."""
+    dimod = _dimod()
+    if bqm.vartype is dimod.SPIN:
+        bqm = bqm.change_vartype(dimod.BINARY, inplace=False)
+    variables = list(bqm.variables)
+    index = {v: i for i, v in enumerate(variables)}
+    n = len(variables)
+    linear = np.array([float(bqm.get_linear(v)) for v in variables])
+    rows, cols, vals = [], [], []
+    for (u, v), bias in bqm.quadratic.items():
+        rows.append(index[u]), cols.append(index[v]), vals.append(float(bias))
+    return BinaryProgram(
+        linear=linear,
+        quadratic=sp.csr_matrix((vals, (rows, cols)), shape=(n, n)),
+        constant=float(bqm.offset),
+        sense="min",
+        var_names=[str(v) for v in variables],
+        name=name,
+    )
+
+
+def to_cqm(program: BinaryProgram) -> Any:
+    """The program as a dimod ConstrainedQuadraticModel: binary variables named as the
+    program's, the objective (negated for max: dimod minimises) and every row with its sense
+    and name, for Ocean's constrained samplers."""
+    dimod = _dimod()
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(to_bqm(BinaryProgram(
+        program.linear, program.quadratic, program.constant, sense=program.sense,
+        var_names=program.var_names, name=program.name,
+    )))  # fmt: skip
+    names = program.var_names
+    A = program.A.tocsr()
+    for r, (sense, rhs, cname) in enumerate(
+        zip(program.senses, program.b, program.constraint_names)
+    ):
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        terms = [(names[j], float(v)) for j, v in zip(A.indices[lo:hi], A.data[lo:hi])]
+        cqm.add_constraint_from_iterable(terms, sense, rhs=float(rhs), label=cname)
+    return cqm

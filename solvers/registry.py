@@ -5,12 +5,21 @@ here."""
 from __future__ import annotations
 
 from qbench.params import lookup
-from qbench.solvers import brute, mip, pce, qaoa, qrao, sa, vqe
+from qbench.solvers import brute, dwave_sa, mip, pce, qaoa, qrao, sa, vqe
 from qbench.solvers.base import Solver
 
 SOLVERS: dict[str, Solver] = {
     s.name: s
-    for s in (mip.SOLVER, brute.SOLVER, sa.SOLVER, *qaoa.SOLVERS, *vqe.SOLVERS, pce.PCE, qrao.QRAO)
+    for s in (
+        mip.SOLVER,
+        brute.SOLVER,
+        sa.SOLVER,
+        dwave_sa.SOLVER,
+        *qaoa.SOLVERS,
+        *vqe.SOLVERS,
+        pce.PCE,
+        qrao.QRAO,
+    )
 }
 
 
