@@ -328,10 +328,19 @@ def _plot_by_instance(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``qbench export DIR --format parquet|csv [-o FILE]``: every stored row (default
-    ``DIR/results.<format>``)."""
+    ``DIR/results.<format>``); ``--format qoblib``: QOBLIB's submission table and best
+    solutions (:mod:`qbench.qoblib`)."""
     from qbench.report import export, load
 
     fmt = args.format or "csv"
+    if fmt == "qoblib":  # a folder: submission.csv and the best solutions as .sol files
+        from qbench.qoblib import write_submission
+
+        folder = args.output or Path(args.dir) / "qoblib"
+        df = load(args.dir, solutions=True)
+        path = write_submission(df, folder, getattr(args, "submitter", None) or "qbench")
+        print(f"wrote the QOBLIB submission of {len(df)} runs to {path} (and .sol files)")
+        return 0
     output = args.output or Path(args.dir) / f"results.{fmt}"
     df = load(args.dir, solutions=getattr(args, "solutions", False))
     path = export(df, output, fmt)
@@ -500,10 +509,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("export", help="export a results folder as parquet or csv")
+    p = sub.add_parser("export", help="export a results folder as parquet, csv or qoblib")
     p.add_argument("dir", metavar="DIR")
-    p.add_argument("--format", default="csv", choices=["parquet", "csv"])
-    p.add_argument("-o", "--output", help="file to write (default DIR/results.FORMAT)")
+    p.add_argument("--format", default="csv", choices=["parquet", "csv", "qoblib"])
+    p.add_argument("-o", "--output",
+                   help="file to write (default DIR/results.FORMAT; qoblib: a folder, "
+                        "default DIR/qoblib)")  # fmt: skip
+    p.add_argument("--submitter", default=None, help="qoblib: the Submitter column")
     p.add_argument("--solutions", action="store_true",
                    help="add each run's answer: bitstring x, final_params, trace, top_states "
                         "(lists as JSON text)")  # fmt: skip
