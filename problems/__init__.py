@@ -15,13 +15,14 @@ from qbench.problems.base import PermutationProblem, Problem
 from qbench.problems.mdkp import MDKP, MKNAP2, mknap_layout
 from qbench.problems.mis import MIS
 from qbench.problems.msp import MSP
-from qbench.problems.program import LPProblem, MPSProblem
+from qbench.problems.program import LPProblem, MPSProblem, QUBOProblem
 from qbench.problems.qap import QAP
 from qbench.problems.tsp import TSP, TSPDegree
 from qbench.textio import is_integer_text, is_number, read_head
 
 PROBLEMS: dict[str, type[Problem]] = {
-    cls.kind: cls for cls in (MDKP, MIS, QAP, TSP, TSPDegree, MSP, LPProblem, MPSProblem)
+    cls.kind: cls
+    for cls in (MDKP, MIS, QAP, TSP, TSPDegree, MSP, LPProblem, MPSProblem, QUBOProblem)
 }
 
 #: file endings recognised when reading a path without an explicit problem kind (a .tsp file
@@ -37,6 +38,7 @@ EXTENSIONS = {
     ".gph": "mis",  # QOBLIB's DIMACS graphs
     ".lp": "lp",
     ".mps": "mps",
+    ".qs": "qubo",
 }
 
 __all__ = [
@@ -129,7 +131,8 @@ def sniff_kind(path: Path) -> str:
             )
     raise ConfigError(
         f"cannot tell the problem of {path}: expected an ending .tsp (TSPLIB), .msp, "
-        ".dimacs/.col/.clq/.edges/.edgelist/.gph (graphs), .lp/.mps (binary programs), .dat "
+        ".dimacs/.col/.clq/.edges/.edgelist/.gph (graphs), .lp/.mps (binary programs), .qs "
+        "(QUBOs), .dat "
         "(QAPLIB: n alone on the first line; QOBLIB market split: 'm n'; SAC-94: 'n m opt') or "
         ".txt (OR-Library mknap or a graph, told by content); "
         f"{force_hint()}"

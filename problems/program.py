@@ -87,3 +87,23 @@ class MPSProblem(ProgramProblem):
 
     kind: ClassVar[str] = "mps"
     extension: ClassVar[str] = ".mps"
+
+
+class QUBOProblem(ProgramProblem):
+    """An unconstrained QUBO read from a ``.qs`` file (``qubo:FILE``, or a file ending in .qs;
+    ZIMPL's format, as QOBLIB ships its QUBOs; :func:`qbench.interop.read_qs`), minimised."""
+
+    kind: ClassVar[str] = "qubo"
+    extension: ClassVar[str] = ".qs"
+
+    def write(self, path: str | Path) -> None:
+        """Save as a ``.qs`` file (:func:`qbench.interop.write_qs`)."""
+        from qbench.interop import write_qs
+
+        write_qs(self._program, path)
+
+    @classmethod
+    def read(cls, path: str | Path) -> QUBOProblem:
+        from qbench.interop import read_qs
+
+        return cls(read_qs(path), name=Path(path).stem)

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from qbench.errors import ConfigError, InstanceFormatError
 from qbench.program import BinaryProgram
+from qbench.textio import read_text
 
 _INSTALL = "qiskit-optimization is not installed: pip install qiskit-optimization"
 
@@ -315,3 +316,93 @@ def to_cqm(program: BinaryProgram) -> Any:
         terms = [(names[j], float(v)) for j, v in zip(A.indices[lo:hi], A.data[lo:hi])]
         cqm.add_constraint_from_iterable(terms, sense, rhs=float(rhs), label=cname)
     return cqm
+
+
+# ---- QUBO files (.qs, ZIMPL's format, as QOBLIB ships its QUBOs) -------------------------------
+
+
+#: the most variables a .qs file may declare (a QUBO beyond it fits no solver here)
+MAX_QS_VARS = 10**6
+
+
+def read_qs(path: str | Path) -> BinaryProgram:
+    """A QUBO from a ``.qs`` file as ZIMPL (``-t q``) writes them and QOBLIB ships them:
+    ``#`` comment lines, a header ``n nnz offset``, then ``nnz`` lines ``i j q`` (1-based,
+    i <= j) of the upper triangle of a symmetric Q; the energy is ``xᵀQx + offset`` (an
+    off-diagonal entry counts twice), minimised. Malformed lines are refused with the line."""
+    path = Path(path)
+    header, entries = None, []
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        try:
+            if header is None:
+                if len(words) not in (2, 3):
+                    raise ValueError
+                header = (int(words[0]), int(words[1]), float(words[2]) if len(words) == 3 else 0.0)
+                if not (1 <= header[0] <= MAX_QS_VARS and header[1] >= 0):
+                    raise InstanceFormatError(
+                        f"header: n = {header[0]} must be in 1..{MAX_QS_VARS:,} and "
+                        f"nnz = {header[1]} >= 0", path, number,
+                    )  # fmt: skip
+                continue
+            if len(words) != 3:
+                raise ValueError
+            i, j, value = int(words[0]), int(words[1]), float(words[2])
+        except ValueError:
+            expected = "'n nnz offset'" if header is None else "'i j value'"
+            message = f"expected {expected}, got {raw.strip()!r}"
+            raise InstanceFormatError(message, path, number) from None
+        n = header[0]
+        if not (1 <= i <= n and 1 <= j <= n) or not np.isfinite(value):
+            raise InstanceFormatError(
+                f"entry ({i}, {j}) = {value} is outside 1..{n} or not finite", path, number
+            )
+        entries.append((min(i, j) - 1, max(i, j) - 1, value))
+    if header is None:
+        raise InstanceFormatError("no header 'n nnz offset': an empty QUBO file", path)
+    n, nnz, offset = header
+    if len(entries) != nnz:
+        raise InstanceFormatError(
+            f"the header announces {nnz} entries, the file has {len(entries)}", path
+        )
+    linear = np.zeros(n)
+    rows, cols, vals = [], [], []
+    for i, j, value in entries:
+        if i == j:
+            linear[i] += value
+        else:
+            rows.append(i), cols.append(j), vals.append(2.0 * value)
+    return BinaryProgram(
+        linear=linear,
+        quadratic=sp.csr_matrix((vals, (rows, cols)), shape=(n, n)),
+        constant=offset,
+        sense="min",
+        var_names=[f"x#{k + 1}" for k in range(n)],
+        name=path.stem,
+    )
+
+
+def write_qs(program: BinaryProgram, path: str | Path) -> Path:
+    """Write an unconstrained program as a ``.qs`` QUBO file (see :func:`read_qs`); a max
+    program is negated (the format minimises)."""
+    path = Path(path)
+    if program.n_constraints:
+        raise ConfigError(
+            f"write_qs: program {program.name!r} has {program.n_constraints} constraint(s); "
+            "a .qs file holds a QUBO: encode it first"
+        )
+    s = 1.0 if program.sense == "min" else -1.0
+    q = program.quadratic.tocoo()
+    entries = [(i, i, s * v) for i, v in enumerate(program.linear) if v != 0]
+    entries += [(int(i), int(j), 0.5 * s * v) for i, j, v in zip(q.row, q.col, q.data)]
+    entries.sort()
+    lines = [f"# {program.name or 'QUBO'} written by qbench: energy x'Qx + offset, minimised",
+             "# Vars Non-zeros Offset",
+             f"{program.n_vars} {len(entries)} {s * program.constant:.17g}"]  # fmt: skip
+    lines += [f"{i + 1} {j + 1} {v:.17g}" for i, j, v in entries]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -45,7 +45,7 @@ def _seconds(values: pd.Series) -> str:
 
 
 def _best_run(group: pd.DataFrame) -> pd.Series | None:
-    ok = group[(group["feasible"] == True) & group["objective"].notna()]  # noqa: E712
+    ok = group[group["feasible"].eq(True) & group["objective"].notna()]
     if ok.empty:
         return None
     sense = ok["sense"].iloc[0]
@@ -73,11 +73,12 @@ def submission(
         rev = first.get("git_rev")
         gaps = pd.to_numeric(group.get("gap_pct"), errors="coerce")
         # an optimum of 0 (a perfect market split) has no relative gap: success is hitting it
+        feasible = group["feasible"].eq(True)
         exact = (
             (pd.to_numeric(group["best_known"], errors="coerce") == 0)
             & (pd.to_numeric(group["objective"], errors="coerce") == 0)
-            & (group["feasible"] == True)
-        )  # noqa: E712
+            & feasible
+        )
         rows.append({
             "Problem Identifier": instance,
             "Submitter": submitter,
@@ -99,7 +100,7 @@ def submission(
             f"preprocess {first.get('preprocess') or 'none'}, params {first.get('params')})",
             "Algorithm Type": "Deterministic" if bool(first.get("deterministic")) else "Stochastic",
             "# Runs": len(group),
-            "# Feasible Runs": int((group["feasible"] == True).sum()),  # noqa: E712
+            "# Feasible Runs": int(feasible.sum()),
             "# Successful Runs": int(((gaps <= success_gap) | exact).sum()),
             "Success Threshold": f"gap to the best known value <= {success_gap:g} % "
             "(a best known 0: equal to it)",
