@@ -92,10 +92,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
     encoding = encoder.encode(problem, **params)
     summary.update(encoding.summary())
     output = getattr(args, "output", None)
-    if output:  # the QUBO (problem variables, then slack qubits) as an LP or MPS model file
-        from qbench.interop import write_model
+    if output:  # the QUBO (problem variables, then slack qubits) as a model file
+        from qbench.interop import write_program
 
-        summary["written"] = str(write_model(encoding.qubo, output))
+        fmt = getattr(args, "format", None)
+        summary["written"] = str(write_program(encoding.qubo, output, fmt))
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -409,7 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="encoder parameter, repeatable")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-o", "--output", default=None, metavar="FILE",
-                   help="also write the QUBO as an LP or MPS file (by the ending)")  # fmt: skip
+                   help="also write the QUBO to FILE (format by --format or the ending: "
+                        ".lp, .mps, .qs, .bqm, .json)")  # fmt: skip
+    p.add_argument("--format", default=None, choices=["lp", "mps", "qubo", "bqm", "json"],
+                   help="the format of -o FILE (default: its ending)")  # fmt: skip
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("encoders", help="list encoders and their parameters")

@@ -12,6 +12,7 @@ constraints exist on both sides.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -405,4 +406,50 @@ def write_qs(program: BinaryProgram, path: str | Path) -> Path:
     lines += [f"{i + 1} {j + 1} {v:.17g}" for i, j, v in entries]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ---- one writer for every format ---------------------------------------------------------------
+
+#: formats :func:`write_program` writes, by name and by file ending
+WRITE_FORMATS = {"lp": ".lp", "mps": ".mps", "qubo": ".qs", "bqm": ".bqm", "json": ".json"}
+
+
+def write_program(program: BinaryProgram, path: str | Path, fmt: str | None = None) -> Path:
+    """Write a program (``qbench encode -o``: the encoded QUBO) as ``lp``/``mps`` (HiGHS),
+    ``qubo`` (a ``.qs`` file), ``bqm`` (dimod's serialised BinaryQuadraticModel) or ``json``
+    (name, sense, constant, variable names, linear terms and ``[i, j, q]`` quadratic terms);
+    ``fmt`` defaults to the file's ending."""
+    path = Path(path)
+    if fmt is None:
+        by_ending = {ending: name for name, ending in WRITE_FORMATS.items()}
+        fmt = by_ending.get(path.suffix.lower())
+    if fmt not in WRITE_FORMATS:
+        allowed = ", ".join(f"{k} ({v})" for k, v in WRITE_FORMATS.items())
+        raise ConfigError(f"cannot tell the format to write {path} in; allowed: {allowed}")
+    if fmt in ("lp", "mps"):
+        if path.suffix.lower() != WRITE_FORMATS[fmt]:
+            raise ConfigError(f"{path}: an {fmt} file must end in {WRITE_FORMATS[fmt]}")
+        return write_model(program, path)
+    if fmt == "qubo":
+        return write_qs(program, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "bqm":
+        with open(path, "wb") as fh:
+            shutil.copyfileobj(to_bqm(program).to_file(), fh)
+        return path
+    q = program.quadratic.tocoo()
+    data = {
+        "name": program.name, "sense": program.sense, "constant": program.constant,
+        "var_names": program.var_names, "linear": program.linear.tolist(),
+        "quadratic": [[int(i), int(j), float(v)] for i, j, v in zip(q.row, q.col, q.data)],
+        "constraints": [
+            {"name": name, "sense": sense, "rhs": float(rhs),
+             "terms": [[int(j), float(v)] for j, v in zip(row.indices, row.data)]}
+            for name, sense, rhs, row in zip(
+                program.constraint_names, program.senses, program.b, program.A.tocsr()
+            )
+        ],
+    }  # fmt: skip
+    path.write_text(json.dumps(data))
     return path

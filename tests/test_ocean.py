@@ -76,3 +76,37 @@ def test_dwave_sa_finds_the_optimum_of_small_qubos():
     assert row["status"] == "ok" and row["objective"] == 8 and row["n_qubits"] == 16
     with pytest.raises(ConfigError, match="needs an encoder"):
         solver.solve(load_spec("1tc.8").program)
+
+
+@pytest.mark.parametrize("ending", [".lp", ".mps", ".qs", ".bqm", ".json"])
+def test_qbench_encode_writes_every_format_with_the_qubos_energies(ending, tmp_path, capsys):
+    import json
+
+    from qbench.cli import main
+    from qbench.interop import read_model, read_qs
+
+    pytest.importorskip("highspy")
+    target = tmp_path / f"pet2{ending}"
+    assert main(["encode", "pet2", "-o", str(target)]) == 0
+    qubo = get_encoder("qubo").encode(load_spec("pet2")).qubo
+    X = samples(qubo.n_vars)
+    if ending in (".lp", ".mps"):
+        back = read_model(target)
+        order = [back.var_names.index(v) for v in qubo.var_names]
+        Y = np.zeros_like(X)
+        Y[:, order] = X
+        np.testing.assert_allclose(back.objective(Y), qubo.objective(X))
+    elif ending == ".qs":
+        np.testing.assert_allclose(read_qs(target).objective(X), qubo.objective(X))
+    elif ending == ".bqm":
+        with open(target, "rb") as fh:
+            bqm = dimod.BinaryQuadraticModel.from_file(fh)
+        np.testing.assert_allclose(bqm.energies((X, qubo.var_names)), qubo.objective(X))
+    else:
+        data = json.loads(target.read_text())
+        assert data["var_names"] == qubo.var_names and data["constraints"] == []
+        q = np.zeros((qubo.n_vars, qubo.n_vars))
+        for i, j, v in data["quadratic"]:
+            q[i, j] = v
+        energy = data["constant"] + X @ np.array(data["linear"]) + np.einsum("ki,ij,kj->k", X, q, X)
+        np.testing.assert_allclose(energy, qubo.objective(X))
