@@ -12,6 +12,7 @@ constraints exist on both sides.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -27,15 +28,17 @@ from qbench.errors import ConfigError, InstanceFormatError
 from qbench.program import BinaryProgram
 from qbench.textio import read_text
 
-_INSTALL = "qiskit-optimization is not installed: pip install qiskit-optimization"
+
+def _optional(module: str, install: str) -> Any:
+    """An optional dependency, or ConfigError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"{module} is not installed: {install}") from None
 
 
 def _qiskit_optimization() -> Any:
-    try:
-        import qiskit_optimization
-    except ImportError:
-        raise ConfigError(_INSTALL) from None
-    return qiskit_optimization
+    return _optional("qiskit_optimization", "pip install qiskit-optimization")
 
 
 def to_quadratic_program(program: BinaryProgram) -> Any:
@@ -100,14 +103,10 @@ def from_quadratic_program(qp: Any) -> BinaryProgram:
 
 #: the model file formats :func:`read_model` and :func:`write_model` handle, by file ending
 MODEL_FORMATS = {".lp": "LP (CPLEX LP format)", ".mps": "MPS (free or fixed)"}
-_HIGHS = 'reading and writing LP/MPS files needs highspy: pip install highspy (or ".[highs]")'
 
 
 def _highs() -> Any:
-    try:
-        import highspy
-    except ImportError:
-        raise ConfigError(_HIGHS) from None
+    highspy = _optional("highspy", 'pip install highspy (or ".[highs]")')
     sys.stdout.flush()  # HiGHS prints its banner on stdout at the first Highs(): keep it out
     saved = os.dup(1)
     try:
@@ -242,15 +241,9 @@ def write_model(program: BinaryProgram, path: str | Path) -> Path:
 
 # ---- dimod / Ocean -----------------------------------------------------------------------------
 
-_OCEAN = 'dimod is not installed: pip install dimod dwave-samplers (or ".[ocean]")'
-
 
 def _dimod() -> Any:
-    try:
-        import dimod
-    except ImportError:
-        raise ConfigError(_OCEAN) from None
-    return dimod
+    return _optional("dimod", 'pip install dimod dwave-samplers (or ".[ocean]")')
 
 
 def to_bqm(program: BinaryProgram) -> Any:
