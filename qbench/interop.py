@@ -155,11 +155,15 @@ def read_model(path: str | Path, fmt: str | None = None) -> BinaryProgram:
     integer = np.array(
         [t != highspy.HighsVarType.kContinuous for t in lp.integrality_] or [False] * n
     )
-    bad = [names[j] for j in range(n) if not (integer[j] and lower[j] >= 0 and upper[j] <= 1)]
+    # a fixed column (ZIMPL writes its objective offset as one, __ObjOffset = 1) is a constant
+    fixed = (lower == upper) & np.isfinite(lower)
+    binary = integer & (lower >= 0) & (upper <= 1)
+    bad = [names[j] for j in range(n) if not (binary[j] or fixed[j])]
     if bad:
         raise InstanceFormatError(
             f"variables {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''} are not binary "
-            "(qbench reads binary programs: integer variables with bounds [0, 1])",
+            "(qbench reads binary programs: integer variables with bounds [0, 1], and fixed "
+            "ones)",
             path,
         )
     a = lp.a_matrix_
@@ -187,7 +191,7 @@ def read_model(path: str | Path, fmt: str | None = None) -> BinaryProgram:
             suffix_name = "" if len(parts) == 1 else ("_lo" if sense == ">=" else "_hi")
             rows.append(i), rhs.append(float(value)), senses.append(sense)
             cnames.append(row_names[i] + suffix_name)
-    return BinaryProgram(
+    program = BinaryProgram(
         linear=linear,
         quadratic=quadratic,
         constant=float(lp.offset_),
@@ -198,6 +202,31 @@ def read_model(path: str | Path, fmt: str | None = None) -> BinaryProgram:
         var_names=names,
         constraint_names=cnames,
         name=path.stem,
+    )
+    return _substitute(program, fixed, lower) if fixed.any() else program
+
+
+def _substitute(program: BinaryProgram, fixed: np.ndarray, values: np.ndarray) -> BinaryProgram:
+    """The program over its free columns, the fixed ones replaced by their values: their
+    objective terms move into the constant and the linear terms, their row terms into b."""
+    keep = np.flatnonzero(~fixed)
+    fix = np.flatnonzero(fixed)
+    v = values[fix]
+    Q = program.quadratic.tocsr()
+    cross = Q[keep][:, fix] @ v + Q[fix][:, keep].T @ v  # x_k · (fixed value) terms
+    constant = program.constant + float(program.linear[fix] @ v) + float(v @ (Q[fix][:, fix] @ v))
+    A = program.A.tocsc()
+    return BinaryProgram(
+        linear=program.linear[keep] + np.asarray(cross).ravel(),
+        quadratic=Q[keep][:, keep],
+        constant=constant,
+        A=A[:, keep],
+        b=program.b - np.asarray(A[:, fix] @ v).ravel(),
+        senses=program.senses,
+        sense=program.sense,
+        var_names=[program.var_names[k] for k in keep],
+        constraint_names=program.constraint_names,
+        name=program.name,
     )
 
 

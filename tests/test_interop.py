@@ -316,3 +316,35 @@ def test_malformed_qs_files_name_the_line(text, line, match, tmp_path):
     path.write_text("3 2 0\n1 1 1\n")
     with pytest.raises(InstanceFormatError, match="announces 2 entries, the file has 1"):
         load_spec(str(path))
+
+
+ZIMPL_LP = """\
+Minimize
+ cost: +17 x#1 +10 __ObjOffset@2 + [ 2 x#1 * x#2 ]/2
+Subject To
+ c1: x#1 + x#2 + __ObjOffset@2 >= 2
+Bounds
+ 0 <= x#1 <= 1
+ 0 <= x#2 <= 1
+ __ObjOffset@2 = 1
+General
+ x#1
+ x#2
+End
+"""
+
+
+def test_fixed_columns_become_constants(tmp_path):
+    """ZIMPL (and so QOBLIB's .lp models) writes an objective offset as a variable fixed at 1:
+    it is substituted, leaving 17 x1 + x1 x2 + 10 s.t. x1 + x2 >= 1 over the binaries."""
+    from qbench.interop import read_model
+
+    path = tmp_path / "zimpl.lp"
+    path.write_text(ZIMPL_LP)
+    program = read_model(path)
+    assert program.var_names == ["x#1", "x#2"] and program.constant == 10
+    for bits in itertools.product((0, 1), repeat=2):
+        x1, x2 = bits
+        assert program.objective(np.array(bits)) == 17 * x1 + x1 * x2 + 10
+        assert program.is_feasible(np.array(bits)) == (x1 + x2 >= 1)
+    assert run(str(path), "brute")["objective"] == 10  # x = (0, 1)
