@@ -37,13 +37,20 @@ def _optional(module: str, install: str) -> Any:
         raise ConfigError(f"{module} is not installed: {install}") from None
 
 
-def _qiskit_optimization() -> Any:
-    return _optional("qiskit_optimization", "pip install qiskit-optimization")
+def _rows(program: BinaryProgram):
+    """Each constraint row as (name, sense, rhs, column indices, coefficients)."""
+    A = program.A.tocsr()
+    for r, (name, sense, rhs) in enumerate(
+        zip(program.constraint_names, program.senses, program.b)
+    ):
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        yield name, sense, float(rhs), A.indices[lo:hi], A.data[lo:hi]
 
 
 def to_quadratic_program(program: BinaryProgram) -> Any:
     """The same program as a qiskit-optimization QuadraticProgram (same names, same order)."""
-    qp = _qiskit_optimization().QuadraticProgram(name=program.name)
+    qiskit_optimization = _optional("qiskit_optimization", "pip install qiskit-optimization")
+    qp = qiskit_optimization.QuadraticProgram(name=program.name)
     names = program.var_names
     for name in names:
         qp.binary_var(name)
@@ -52,13 +59,9 @@ def to_quadratic_program(program: BinaryProgram) -> Any:
     linear = {names[i]: float(v) for i, v in enumerate(program.linear) if v != 0}
     objective = qp.minimize if program.sense == "min" else qp.maximize
     objective(constant=float(program.constant), linear=linear, quadratic=quadratic)
-    A = program.A.tocsr()
-    for r, (sense, rhs, cname) in enumerate(
-        zip(program.senses, program.b, program.constraint_names)
-    ):
-        lo, hi = A.indptr[r], A.indptr[r + 1]
-        row = {names[j]: float(v) for j, v in zip(A.indices[lo:hi], A.data[lo:hi]) if v != 0}
-        qp.linear_constraint(row, sense, float(rhs), name=cname)
+    for cname, sense, rhs, cols, vals in _rows(program):
+        row = {names[j]: float(v) for j, v in zip(cols, vals) if v != 0}
+        qp.linear_constraint(row, sense, rhs, name=cname)
     return qp
 
 
@@ -279,12 +282,18 @@ def to_bqm(program: BinaryProgram) -> Any:
     """An unconstrained program (a QUBO, e.g. ``encoding.qubo``) as a dimod
     BinaryQuadraticModel over binary variables named as the program's; a max program is
     negated (dimod minimises). Constrained programs need an encoder first (or :func:`to_cqm`)."""
-    dimod = _dimod()
     if program.n_constraints:
         raise ConfigError(
             f"to_bqm: program {program.name!r} has {program.n_constraints} constraint(s); "
             "encode it first (e.g. get_encoder('qubo').encode(problem).qubo) or use to_cqm"
         )
+    return _objective_bqm(program)
+
+
+def _objective_bqm(program: BinaryProgram) -> Any:
+    """The program's objective (its rows ignored) as a BINARY BinaryQuadraticModel, negated
+    for max, its variables in the program's order."""
+    dimod = _dimod()
     s = 1.0 if program.sense == "min" else -1.0
     names = program.var_names
     q = program.quadratic.tocoo()
@@ -326,18 +335,11 @@ def to_cqm(program: BinaryProgram) -> Any:
     and name, for Ocean's constrained samplers."""
     dimod = _dimod()
     cqm = dimod.ConstrainedQuadraticModel()
-    cqm.set_objective(to_bqm(BinaryProgram(
-        program.linear, program.quadratic, program.constant, sense=program.sense,
-        var_names=program.var_names, name=program.name,
-    )))  # fmt: skip
+    cqm.set_objective(_objective_bqm(program))
     names = program.var_names
-    A = program.A.tocsr()
-    for r, (sense, rhs, cname) in enumerate(
-        zip(program.senses, program.b, program.constraint_names)
-    ):
-        lo, hi = A.indptr[r], A.indptr[r + 1]
-        terms = [(names[j], float(v)) for j, v in zip(A.indices[lo:hi], A.data[lo:hi])]
-        cqm.add_constraint_from_iterable(terms, sense, rhs=float(rhs), label=cname)
+    for cname, sense, rhs, cols, vals in _rows(program):
+        terms = [(names[j], float(v)) for j, v in zip(cols, vals)]
+        cqm.add_constraint_from_iterable(terms, sense, rhs=rhs, label=cname)
     return cqm
 
 
@@ -466,11 +468,9 @@ def write_program(program: BinaryProgram, path: str | Path, fmt: str | None = No
         "var_names": program.var_names, "linear": program.linear.tolist(),
         "quadratic": [[int(i), int(j), float(v)] for i, j, v in zip(q.row, q.col, q.data)],
         "constraints": [
-            {"name": name, "sense": sense, "rhs": float(rhs),
-             "terms": [[int(j), float(v)] for j, v in zip(row.indices, row.data)]}
-            for name, sense, rhs, row in zip(
-                program.constraint_names, program.senses, program.b, program.A.tocsr()
-            )
+            {"name": name, "sense": sense, "rhs": rhs,
+             "terms": [[int(j), float(v)] for j, v in zip(cols, vals)]}
+            for name, sense, rhs, cols, vals in _rows(program)
         ],
     }  # fmt: skip
     path.write_text(json.dumps(data))
