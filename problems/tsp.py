@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -556,14 +557,7 @@ class TSPDegree(TSP):
         iu, ju = np.triu_indices(n, 1)
         weight = self.dist[iu, ju]
         order = np.lexsort((np.arange(m), weight, x <= 0.5))  # x's edges, then by length
-        parent = list(range(n))
-
-        def root(v: int) -> int:
-            while parent[v] != v:
-                parent[v] = parent[parent[v]]
-                v = parent[v]
-            return v
-
+        components = nx.utils.UnionFind(range(n))
         degree = np.zeros(n, dtype=int)
         y = np.zeros(m)
         taken = 0
@@ -573,10 +567,9 @@ class TSPDegree(TSP):
             i, j = int(iu[e]), int(ju[e])
             if degree[i] == 2 or degree[j] == 2:
                 continue
-            ri, rj = root(i), root(j)
-            if ri == rj:
+            if components[i] == components[j]:
                 continue
-            parent[ri] = rj
+            components.union(i, j)
             degree[i] += 1
             degree[j] += 1
             y[e] = 1.0
