@@ -26,7 +26,10 @@ BACKENDS: dict[str, type[Backend]] = {
 #: the name that picks the exact simulator while the run fits in memory, aer_mps beyond
 AUTO = "auto"
 #: backend family (the part of ``family:arg`` before the colon) -> class
-FAMILIES: dict[str, type[Backend]] = dict.fromkeys(DeviceBackend.families, DeviceBackend)
+FAMILIES: dict[str, type[Backend]] = {
+    **dict.fromkeys(ExactBackend.families, ExactBackend),
+    **dict.fromkeys(DeviceBackend.families, DeviceBackend),
+}
 
 __all__ = [
     "AUTO",

@@ -32,7 +32,9 @@ Modules: :mod:`.engine` (engine and dtype choice, primitives, memory model, ``si
 ``energy``), :mod:`.kernels` (numba kernels), :mod:`.schedule` (blocked passes),
 :mod:`.reference` (the numpy engine), :mod:`.ansatz` (start state, layers, per-ansatz cache),
 :mod:`.observables` (Pauli expectations), :mod:`.readout` (the read-out of full distributions
-with chunk-sized temporaries) and :mod:`.backend` (:class:`ExactBackend`).
+with chunk-sized temporaries) and :mod:`.backend` (:class:`ExactBackend`). :mod:`.gpu` is the
+optional GPU engine (numba.cuda; ``engine="gpu"``, ``exact:gpu``) and :mod:`.gpu_ansatz` what
+hands it a QAOA ansatz and decides when the default engine uses it.
 """
 
 from qbench.hardware.exact.ansatz import cached_cost, start_amplitudes, xy_pairs

@@ -3,11 +3,17 @@ expectations, distributions, Pauli expectations and sampled circuits, memory-che
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from qbench.errors import ConfigError
 from qbench.hardware.base import Ansatz, Backend, CircuitAnsatz, Distribution, PauliAnsatz
+from qbench.hardware.exact import gpu_ansatz
 from qbench.hardware.exact.ansatz import ansatz_cache
 from qbench.hardware.exact.engine import (
+    ENGINES,
+    OPTIONAL_ENGINES,
     as_dtype,
     check_memory,
     check_simulation,
@@ -27,14 +33,18 @@ from qbench.memory import format_bytes
 class ExactBackend(Backend):
     """Exact statevector simulation in-house (numba blocked kernels, numpy fallback).
 
-    Options: ``dtype`` ("complex128" | "complex64"), ``engine`` ("numba" | "numpy"; default
-    numba when installed), ``max_bytes`` (memory limit instead of MemAvailable),
-    ``block_bits`` (local qubits per pass).
+    Options: ``dtype`` ("complex128" | "complex64"), ``engine`` ("numba" | "numpy" | "gpu";
+    default numba when installed, and for QAOA ansätze the GPU when one is present:
+    :func:`.gpu_ansatz.use_gpu`), ``max_bytes`` (host memory limit instead of MemAvailable),
+    ``block_bits`` (local qubits per pass of the CPU engine). The name ``exact:<engine>``
+    (``exact:gpu``) sets the engine.
     """
 
     name = "exact"
     exact = True
     takes_shots = False
+    #: ``exact:<engine>`` picks the engine
+    families: ClassVar[dict[str, str]] = {"exact": "engine"}
 
     def __init__(
         self,
@@ -47,6 +57,26 @@ class ExactBackend(Backend):
         self.engine = None if engine is None else choose_engine(engine)
         self.max_bytes = max_bytes
         self.block_bits = int(block_bits)
+
+    @classmethod
+    def validate(cls, name: str) -> None:
+        """ConfigError unless ``name`` is ``exact`` or ``exact:<engine>`` with a known engine."""
+        _, sep, engine = str(name).partition(":")
+        if sep and engine not in ENGINES + OPTIONAL_ENGINES:
+            allowed = ", ".join(ENGINES + OPTIONAL_ENGINES)
+            raise ConfigError(f"backend {name!r}: unknown engine; allowed: {allowed}")
+
+    @classmethod
+    def build(cls, name: str, **options) -> ExactBackend:
+        """The exact backend; ``exact:<engine>`` sets ``engine``."""
+        cls.validate(name)
+        _, sep, engine = str(name).partition(":")
+        if sep:
+            options["engine"] = engine
+        try:
+            return cls(**options)
+        except ValueError as exc:  # an engine this machine cannot run (no GPU)
+            raise ConfigError(f"backend {name!r}: {exc}") from None
 
     @classmethod
     def fit(
@@ -66,14 +96,23 @@ class ExactBackend(Backend):
 
     def check(self, ansatz: Ansatz) -> None:
         """ResourceError with n, required and available bytes when a whole run of the ansatz
-        (:func:`required_bytes`: its kind, this dtype and engine) won't fit."""
+        (:func:`required_bytes`: its kind, this dtype and engine) won't fit; on the GPU, its
+        state and cost vector on the device, and on the host what the CPU engine's read-out
+        holds (the GPU engine returns the same state for it)."""
+        if gpu_ansatz.use_gpu(ansatz, self.engine, self.dtype):
+            gpu_ansatz.check(ansatz, self.dtype)
         check_memory(
             ansatz.n_qubits,
             self.dtype,
-            choose_engine(self.engine, ansatz.n_qubits),
+            self._host_engine(ansatz.n_qubits),
             self.max_bytes,
             ansatz.kind,
         )
+
+    def _host_engine(self, n_qubits: int) -> str:
+        """The CPU engine behind host-side work (memory model, read-out): this backend's, or
+        the default one when the engine is the GPU."""
+        return choose_engine(None if self.engine == "gpu" else self.engine, n_qubits)
 
     def expectation(self, ansatz: Ansatz, params: np.ndarray, *, seed: int | None = None) -> float:
         """Exact ⟨C⟩ (constant included); ``seed`` is ignored (no sampling)."""
@@ -101,7 +140,7 @@ class ExactBackend(Backend):
             max_bytes=self.max_bytes,
             block_bits=self.block_bits,
         )
-        return probabilities_in_place(state, choose_engine(self.engine, ansatz.n_qubits))
+        return probabilities_in_place(state, self._host_engine(ansatz.n_qubits))
 
     def distribution(
         self,

@@ -37,6 +37,9 @@ from qbench.hardware.exact.schedule import (
 from qbench.memory import require_memory
 
 ENGINES = ("numba", "numpy")
+#: engines accepted by name but not in ENGINES (which every machine runs, and tests loop over):
+#: the GPU engine (:mod:`.gpu`), which needs a CUDA device or numba's CUDA simulator
+OPTIONAL_ENGINES = ("gpu",)
 DTYPES = {"complex128": np.dtype(np.complex128), "complex64": np.dtype(np.complex64)}
 
 #: below this many qubits the default engine is numpy: numba's threads cost more than they save
@@ -54,14 +57,21 @@ PARALLEL_MIN_QUBITS = 20
 
 
 def choose_engine(engine: str | None, n_qubits: int | None = None) -> str:
-    """The engine to use: the given one, else numba when installed and the state is not tiny."""
+    """The engine to use: the given one, else numba when installed and the state is not tiny
+    ("gpu", :mod:`.gpu`, is only used when asked for, or by ``simulate``/``energy`` for a QAOA
+    ansatz when a GPU is present: :func:`.gpu_ansatz.use_gpu`)."""
     if engine is None:
         small = n_qubits is not None and n_qubits < NUMBA_MIN_QUBITS
         return "numba" if HAVE_NUMBA and not small else "numpy"
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}")
+    if engine not in ENGINES + OPTIONAL_ENGINES:
+        allowed = ", ".join(ENGINES + OPTIONAL_ENGINES)
+        raise ValueError(f"unknown engine {engine!r}; allowed: {allowed}")
     if engine == "numba" and not HAVE_NUMBA:
         raise ValueError("engine 'numba' requested but numba is not installed; use 'numpy'")
+    if engine == "gpu":
+        from qbench.hardware.exact.gpu import require_gpu
+
+        require_gpu()
     return engine
 
 
@@ -379,6 +389,11 @@ def simulate(
     block_bits: int = BLOCK_BITS,
 ) -> np.ndarray:
     """The statevector of the ansatz at ``params`` (qiskit bit order), checked for memory first."""
+    from qbench.hardware.exact import gpu_ansatz  # numba.cuda is imported only if a GPU is used
+
+    if gpu_ansatz.use_gpu(ansatz, engine, dtype):
+        check_simulation(ansatz.n_qubits, dtype, "gpu", max_bytes, ansatz.kind)
+        return gpu_ansatz.simulate(ansatz, np.asarray(params, dtype=float), as_dtype(dtype))
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
     check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
@@ -399,6 +414,10 @@ def energy(
     block_bits: int = BLOCK_BITS,
 ) -> float:
     """⟨ψ(params)|C|ψ(params)⟩ including the constant; numba fuses it into the last pass."""
+    from qbench.hardware.exact import gpu_ansatz
+
+    if gpu_ansatz.use_gpu(ansatz, engine, dtype):  # on the device: no host memory needed
+        return gpu_ansatz.energy(ansatz, np.asarray(params, dtype=float), as_dtype(dtype))
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
     check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
