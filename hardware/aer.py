@@ -11,6 +11,8 @@ Each ansatz is transpiled once to the simulator's gate set and cached; parameter
 their position in the ansatz's layout (QAOA: the ``θ`` vector index; circuits: the order of
 ``circuit.parameters``), in Python before each run (Aer's own binding mis-binds controlled
 phase gates, qiskit-aer #2403). Seeds go to Aer's ``seed_simulator`` so runs repeat exactly.
+Aer runs on the process's thread budget (``max_parallel_threads``, :mod:`qbench.threads`), so
+suite workers share the cores instead of each taking all of them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from qbench.hardware.mps import mps_cost
 from qbench.memory import format_bytes, require_memory
 from qbench.pace import format_seconds
 from qbench.params import Param
+from qbench.threads import aer_threads
 
 #: default number of shots when a backend samples
 DEFAULT_SHOTS = 1024
@@ -166,7 +169,7 @@ class AerBackend(Backend):
         self.max_bytes = max_bytes
         self.backend_options = dict(backend_options)
         try:
-            self.simulator = AerSimulator(method=self.method, **self.backend_options)
+            self.simulator = AerSimulator(**self._options())
         except AerError as exc:
             raise ConfigError(
                 f"backend {self.name!r}: bad simulator option(s) {sorted(backend_options)}: {exc}"
@@ -191,7 +194,12 @@ class AerBackend(Backend):
         return self.seed if seed is None else int(seed)
 
     def _options(self) -> dict:
-        return {"method": self.method, **self.backend_options}
+        """Aer's backend options: the method, the thread budget, the user's options."""
+        return {
+            "method": self.method,
+            "max_parallel_threads": aer_threads(),
+            **self.backend_options,
+        }
 
     # -- primitives --------------------------------------------------------------------------
     def estimate(self, ansatz: Ansatz, params: np.ndarray) -> float:

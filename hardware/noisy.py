@@ -25,6 +25,7 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.noise import NoiseModel
 
 from qbench.memory import require_memory
+from qbench.threads import aer_threads
 
 #: simulation methods of aer_noisy; automatic = density matrix up to DENSITY_MATRIX_MAX_QUBITS
 NOISY_METHODS = ("automatic", "density_matrix", "statevector")
@@ -183,7 +184,11 @@ class NoisySimulator:
             qubits = active_qubits(qc)
             self.check(len(qubits), what)
             method = resolve_method(self.method, len(qubits))
-            sim = AerSimulator(method=method, noise_model=self.model(qubits))
+            sim = AerSimulator(
+                method=method,
+                noise_model=self.model(qubits),
+                max_parallel_threads=aer_threads(),
+            )
             small = compact(qc, qubits)
             result = sim.run(
                 small, shots=int(shots), seed_simulator=int(rng.integers(2**31 - 1))

@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qbench.provenance import qbench_version
+from qbench.threads import configure_environment
+
+# first thing, before numba's OpenMP runtime or Aer's is loaded: passive OpenMP waits and the
+# thread variables of QBENCH_THREADS (setdefault: the user's own settings win; qbench.threads)
+configure_environment()
 
 if TYPE_CHECKING:  # the heavy modules load on first use, so `import qbench` stays light
     import pandas as pd

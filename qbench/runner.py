@@ -20,6 +20,13 @@ Execution modes:
   and recorded as ``timeout``; on our own ``LocalCluster`` its worker is restarted to really
   stop it; on an external cluster the worker thread keeps computing until the run returns
   (Python threads cannot be killed) — its result is dropped.
+
+Threads: the workers share the machine's cores (:mod:`qbench.threads`). Each forked child
+starts with :func:`~qbench.threads.cap_threads` at ``thread_budget() // workers`` (at least 1;
+one worker keeps the whole budget), so numba, BLAS, OpenMP and Aer together run about as many
+threads as there are cores; each Dask task caps its worker thread at the worker process's
+budget divided by the task threads of all workers on its host. The coordinator itself is never
+capped (numba's OpenMP layer, once launched, breaks forked children that use it).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from qbench.progress import Progress
 from qbench.provenance import provenance
 from qbench.schema import FAILED_STATUSES, ROW_FIELDS
 from qbench.suite import RunConfig, Suite
+from qbench.threads import cap_threads, default_budget, share, thread_budget
 
 #: seconds between polls of the running child processes / Dask futures
 POLL_S = 0.05
@@ -134,15 +142,22 @@ def _die_with_parent() -> None:
 
 
 def _child(
-    cfg: RunConfig, suite_name: str | None, conn: Any, parent: int, timeout: float | None
+    cfg: RunConfig,
+    suite_name: str | None,
+    conn: Any,
+    parent: int,
+    timeout: float | None,
+    threads: int,
 ) -> None:
-    """Body of a forked worker process: one run, its row through the pipe; the run's clock
-    (:mod:`qbench.pace`) starts with the timeout, so solvers can refuse what would not finish."""
+    """Body of a forked worker process: ``threads`` threads (:func:`qbench.threads.cap_threads`),
+    one run, its row through the pipe; the run's clock (:mod:`qbench.pace`) starts with the
+    timeout, so solvers can refuse what would not finish."""
     _die_with_parent()
     pace.start(timeout)
     if os.getppid() != parent:  # the coordinator died before the death signal was armed
         os._exit(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    cap_threads(threads)
     conn.send(execute_config(cfg, suite_name))
     conn.close()
 
@@ -150,11 +165,20 @@ def _child(
 class _Slot:
     """A live child process running one config."""
 
-    def __init__(self, ctx: Any, cfg: RunConfig, suite_name: str | None, timeout: float | None):
+    def __init__(
+        self,
+        ctx: Any,
+        cfg: RunConfig,
+        suite_name: str | None,
+        timeout: float | None,
+        threads: int,
+    ):
         self.cfg = cfg
         self.reader, writer = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_child, args=(cfg, suite_name, writer, os.getpid(), timeout), daemon=True
+            target=_child,
+            args=(cfg, suite_name, writer, os.getpid(), timeout, threads),
+            daemon=True,
         )
         self.started = datetime.now(UTC)
         self.t0 = time.perf_counter()
@@ -195,15 +219,17 @@ def _run_local(
     emit: Any,
     started: Any = None,
 ) -> None:
-    """Run configs in up to ``workers`` forked children, enforcing ``timeout`` by killing;
-    ``started(cfg)`` (if given) is told when a run's child is started."""
+    """Run configs in up to ``workers`` forked children, each with its share of the thread
+    budget, enforcing ``timeout`` by killing; ``started(cfg)`` (if given) is told when a run's
+    child is started."""
     ctx = multiprocessing.get_context("fork")
+    threads = share(workers)
     queue = list(reversed(todo))
     live: list[_Slot] = []
     try:
         while queue or live:
             while queue and len(live) < workers:
-                live.append(_Slot(ctx, queue.pop(), suite_name, timeout))
+                live.append(_Slot(ctx, queue.pop(), suite_name, timeout, threads))
                 if started is not None:
                     started(live[-1].cfg)
             progressed = False
@@ -291,13 +317,17 @@ def _run_dask(
     picked a run up."""
     queue = list(reversed(todo))
     live: dict[Any, _Flight] = {}
-    slots, checked = 1, -math.inf
+    slots, hosts, checked = 1, {}, -math.inf
     while queue or live:
         if queue and time.perf_counter() - checked > 2.0:  # workers may come and go
-            slots, checked = max(1, sum(client.nthreads().values())), time.perf_counter()
+            nthreads = client.nthreads()
+            slots, checked = max(1, sum(nthreads.values())), time.perf_counter()
+            hosts = threads_by_host(nthreads)
         while queue and len(live) < slots:
             cfg = queue.pop()
-            future = client.submit(execute_config, cfg, suite_name, pure=False)
+            future = client.submit(
+                on_dask_worker, hosts, execute_config, cfg, suite_name, pure=False
+            )
             live[future] = _Flight(cfg)
         watch = timeout is not None or started is not None
         if watch and any(f.t0 is None for f in live.values()):
@@ -351,6 +381,36 @@ class _Flight:
             self.cfg, suite_name, status, error, started=self.started,
             elapsed=time.perf_counter() - t0,
         )  # fmt: skip
+
+
+def threads_by_host(nthreads: dict[str, int]) -> dict[str, int]:
+    """Task threads of all Dask workers per host, from ``Client.nthreads()`` (address → n)."""
+    hosts: dict[str, int] = {}
+    for address, n in nthreads.items():
+        host = _address_host(address)
+        hosts[host] = hosts.get(host, 0) + int(n)
+    return hosts
+
+
+def _address_host(address: str) -> str:
+    with contextlib.suppress(Exception):
+        from distributed.comm import get_address_host
+
+        return str(get_address_host(address))
+    return address
+
+
+def on_dask_worker(hosts: dict[str, int], fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` in a Dask task thread capped at its share of the host (the worker
+    process's :func:`~qbench.threads.default_budget` divided by the task threads of all
+    workers on its host, ``hosts`` from :func:`threads_by_host`; the worker's own when its host
+    is not listed)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    threads_here = hosts.get(_address_host(worker.address)) or worker.state.nthreads
+    cap_threads(share(threads_here, default_budget()))
+    return fn(*args)
 
 
 def _warm() -> int:
@@ -438,6 +498,7 @@ def run_suite(
     if int(workers) != workers or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers}")
     workers = int(workers)
+    thread_budget()  # a bad QBENCH_THREADS fails before anything is written
     limit = suite.limit(timeout)
     if dask is not None:
         _dask()  # a missing extra fails before anything is opened
