@@ -47,9 +47,9 @@ KINDS = {"qaoa": "qaoa", "cvar_qaoa": "qaoa", "vqe": "circuit", "cvar_vqe": "cir
 OBJECTIVE = {"cvar_qaoa": "cvar", "cvar_vqe": "cvar"}  # the others: the expectation
 
 
-#: the warm-up's qubits: above the numba engine's and Aer's parallel thresholds (14), so the
-#: measured solve loads no kernel, library or thread pool of its own
-WARM_N = 16
+#: the warm-up's qubits: at the numba engine's and Aer's parallel threshold (20; below it the
+#: serial kernels run), so the measured solve loads no kernel, library or thread pool of its own
+WARM_N = 20
 #: glibc: every allocation above 64 KiB is mmapped and unmapped when freed (no dynamic mmap
 #: threshold), so at small n freed arrays leave the resident set as they do at large n
 ENV = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}

@@ -249,8 +249,8 @@ def test_traced_peak_of_a_qaoa_run_is_what_the_model_states(solver, dtype, monke
     monkeypatch.setattr(ExactBackend.__init__, "__defaults__", tuple(defaults))
     solve = qaoa_mod.solve if solver == "qaoa" else qaoa_mod.solve_cvar
     objective = "expectation" if solver == "qaoa" else "cvar"
-    solve(dense_qubo(16), seed=0, p=1, maxiter=2)  # warm: numba kernels loaded
     n = 20
+    solve(dense_qubo(n), seed=0, p=1, maxiter=2)  # warm: the threaded kernels loaded
     qubo = dense_qubo(n)
     peak = traced_peak(lambda: solve(qubo, seed=0, p=1, maxiter=3))
     model = required_bytes(n, dtype, "numba", "qaoa", objective)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from qbench.encoders.ising import cost_vector
 from qbench.hardware.base import Ansatz, QAOAAnsatz
-from qbench.hardware.gates import rx, ry, rz
+from qbench.hardware.gates import ry, rz
 from qbench.program import BinaryProgram
 
 
@@ -111,8 +111,14 @@ def qaoa_layers(
 def mixer_mats(ansatz: QAOAAnsatz, beta: float | np.ndarray) -> np.ndarray:
     """The (n, 2, 2) per-qubit mixer unitaries at β: RX, or RY(θ)·RZ(−2β)·RY(−θ) when warm."""
     n = ansatz.n_qubits
+    if ansatz.mixer != "warm" and not np.ndim(beta):  # the common case, without arrays of β
+        c, s = math.cos(beta), math.sin(beta)
+        return np.broadcast_to(np.array([[c, -1j * s], [-1j * s, c]]), (n, 2, 2))
     betas = np.broadcast_to(np.asarray(beta, dtype=float), (n,))
     if ansatz.mixer == "warm":
         theta = ansatz.warm_thetas()
         return np.stack([ry(theta[j]) @ rz(-2 * betas[j]) @ ry(-theta[j]) for j in range(n)])
-    return np.stack([rx(b) for b in betas])
+    mats = np.empty((n, 2, 2), dtype=complex)  # rx(β) per qubit, without n small arrays
+    mats[:, 0, 0] = mats[:, 1, 1] = np.cos(betas)
+    mats[:, 0, 1] = mats[:, 1, 0] = -1j * np.sin(betas)
+    return mats

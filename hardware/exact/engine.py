@@ -4,6 +4,9 @@ for any ansatz (QAOA in-house, circuits through Aer's statevector)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from qbench.hardware.base import Ansatz, CircuitAnsatz, PauliAnsatz, QAOAAnsatz
@@ -18,6 +21,7 @@ from qbench.hardware.exact.ansatz import (
     start_amplitudes,
     xy_pairs,
 )
+from qbench.hardware.exact.circuit import compile_circuit, run_circuit
 from qbench.hardware.exact.kernels import (
     HAVE_NUMBA,
     expectation_kernel,
@@ -27,6 +31,7 @@ from qbench.hardware.exact.kernels import (
 from qbench.hardware.exact.readout import narrow_in_place
 from qbench.hardware.exact.schedule import (
     BLOCK_BITS,
+    Pass,
     make_pass,
     run_pass,
     schedule_1q,
@@ -35,6 +40,7 @@ from qbench.hardware.exact.schedule import (
     xy_passes,
 )
 from qbench.memory import require_memory
+from qbench.threads import thread_budget
 
 ENGINES = ("numba", "numpy")
 #: engines accepted by name but not in ENGINES (which every machine runs, and tests loop over):
@@ -42,9 +48,10 @@ ENGINES = ("numba", "numpy")
 OPTIONAL_ENGINES = ("gpu",)
 DTYPES = {"complex128": np.dtype(np.complex128), "complex64": np.dtype(np.complex64)}
 
-#: below this many qubits the default engine is numpy: numba's threads cost more than they save
-#: on tiny states, and far more when the cores are busy (0.09 s vs 0.0007 s seen at n = 10)
-NUMBA_MIN_QUBITS = 14
+#: below this many qubits the default engine would be numpy; 0 since the pass schedules are
+#: cached and small states run on one thread: numba is then faster at every n (n = 8 / 10 / 12:
+#: see ``benchmarks/qaoa_speed.py --min-n 8``)
+NUMBA_MIN_QUBITS = 0
 
 #: below this many qubits the numba kernels run on one thread: a state of up to 2^19 amplitudes
 #: gains little from threads, and threads on busy cores (a suite's parallel workers) cost a lot
@@ -193,6 +200,11 @@ RUN_BYTES_PER_AMPLITUDE: dict[tuple[str, str, str, str], int] = {
     **{("pauli", o, "complex64", "aer"): 67 for o in OBJECTIVES},
 }
 
+#: evaluations allocating less than this (32 MiB: 2²¹ complex128 amplitudes) skip the check
+#: of the memory available now (a /proc/meminfo read, ~45 µs against a 10-qubit evaluation's
+#: ~30 µs); the whole run was checked up front (:func:`check_memory`)
+UNCHECKED_BYTES = 32 << 20
+
 #: bytes a run needs beyond its 2ⁿ arrays (Python objects, the transpiled circuit, Pauli lists,
 #: numba's and Aer's per-thread buffers): 1.5–4 MB measured at n = 18
 RUN_FIXED_BYTES = 4 << 20
@@ -286,6 +298,8 @@ def check_simulation(
     available now: checked before every evaluation, when the run's own cached arrays (cost
     vector, energy order) already hold their share and are no longer "available"."""
     required = simulation_bytes(n, dtype, engine, kind)
+    if max_bytes is None and required < UNCHECKED_BYTES:
+        return  # reading MemAvailable would cost more than a small evaluation itself
     require_memory(_describe(n, dtype, engine, kind), required, max_bytes)
 
 
@@ -294,33 +308,66 @@ def check_simulation(
 # ---------------------------------------------------------------------------------------------
 
 
-def _mixer_gates(ansatz: QAOAAnsatz, beta) -> list | np.ndarray:
-    """The mixer at β for the pass schedule: XY gate tuples in order, or (n, 2, 2) matrices."""
+def _mixer_passes(ansatz: QAOAAnsatz, beta, block: int) -> list[Pass]:
+    """The mixer at β as blocked passes: the schedule is built once per ansatz and block size
+    (it depends on the qubits and gate kinds only), each evaluation refills the matrices."""
+    n = ansatz.n_qubits
+    cache = ansatz_cache(ansatz)
+    key = ("mixer_passes", block)
     if ansatz.mixer.startswith("xy"):
         if np.ndim(beta):
             raise ValueError("multi-angle QAOA is defined for the x and warm mixers only")
-        return [xy_gate(a, b, float(beta)) for a, b in xy_pairs(ansatz)]
-    return mixer_mats(ansatz, beta)
+        gates = [xy_gate(a, b, float(beta)) for a, b in xy_pairs(ansatz)]
+        if key not in cache:
+            cache[key] = schedule_seq(n, gates, block)
+        for ps in cache[key]:
+            ps.mats[:] = gates[0][2] if gates else 0
+        return cache[key]
+    mats = mixer_mats(ansatz, beta)
+    if key not in cache:
+        cache[key] = schedule_1q(n, mats, block)
+    for ps in cache[key]:
+        ps.mats = mats[ps.lbits[ps.qa]]
+    return cache[key]
+
+
+@contextmanager
+def numba_threads(n_qubits: int) -> Iterator[int]:
+    """The thread count for numba's kernels on an n-qubit state, set for the block: 1 below
+    :data:`PARALLEL_MIN_QUBITS` qubits (the serial kernels; numba's pool is left alone), else
+    the process's thread budget (:func:`qbench.threads.thread_budget`: a suite worker's share
+    of the cores), numba's count restored after."""
+    if n_qubits < PARALLEL_MIN_QUBITS:
+        yield 1
+        return
+    import numba
+
+    threads = numba.get_num_threads()
+    want = min(thread_budget(), numba.config.NUMBA_NUM_THREADS)
+    if want != threads:
+        numba.set_num_threads(want)
+    try:
+        yield want
+    finally:
+        if want != threads:
+            numba.set_num_threads(threads)
 
 
 def _simulate_numba(
     ansatz: QAOAAnsatz, params: np.ndarray, dtype: np.dtype, want_energy: bool, block: int
 ) -> tuple[np.ndarray, float]:
-    """(state, energy) of a QAOA ansatz on the numba engine, one thread below
-    :data:`PARALLEL_MIN_QUBITS` qubits (the thread count is restored after)."""
-    import numba
-
-    threads = numba.get_num_threads()
-    if ansatz.n_qubits < PARALLEL_MIN_QUBITS:
-        numba.set_num_threads(1)
-    try:
-        return _simulate_numba_layers(ansatz, params, dtype, want_energy, block)
-    finally:
-        numba.set_num_threads(threads)
+    """(state, energy) of a QAOA ansatz on the numba engine (threads: :func:`numba_threads`)."""
+    with numba_threads(ansatz.n_qubits) as threads:
+        return _simulate_numba_layers(ansatz, params, dtype, want_energy, block, threads)
 
 
 def _simulate_numba_layers(
-    ansatz: QAOAAnsatz, params: np.ndarray, dtype: np.dtype, want_energy: bool, block: int
+    ansatz: QAOAAnsatz,
+    params: np.ndarray,
+    dtype: np.dtype,
+    want_energy: bool,
+    block: int,
+    threads: int,
 ) -> tuple[np.ndarray, float]:
     """Per layer, the phase fused into the mixer's first pass; the first pass writes the start
     state, the last accumulates the energy (``want_energy``) instead of storing the state."""
@@ -332,11 +379,7 @@ def _simulate_numba_layers(
     energy = 0.0
     for li, (wq, gamma, beta) in enumerate(layers):
         ph = (h, qs, gamma) if wq is None else (*dense_qubo(wq), gamma)
-        gates = _mixer_gates(ansatz, beta)
-        if isinstance(gates, np.ndarray):
-            passes = schedule_1q(n, gates, block)
-        else:
-            passes = schedule_seq(n, gates, block)
+        passes = _mixer_passes(ansatz, beta, block)
         for k, ps in enumerate(passes):
             last = want_energy and li == len(layers) - 1 and k == len(passes) - 1
             energy = run_pass(
@@ -346,11 +389,51 @@ def _simulate_numba_layers(
                 phase=ph if k == 0 else None,
                 energy=(h, qs) if last else None,
                 store=not last,
+                threads=threads,
             )
     return state, energy + ansatz.qubo.constant
 
 
+def compiled_circuit(ansatz: CircuitAnsatz | PauliAnsatz, block_bits: int = BLOCK_BITS):
+    """The ansatz's circuit compiled for the numba engine (:mod:`.circuit`; cached per circuit
+    and block size), or None when numba is missing or the circuit has gates it does not run."""
+    qc = ansatz.circuit()
+    cache = ansatz_cache(ansatz)
+    hit = cache.get("compiled")
+    if hit is None or hit[0] is not qc or hit[1] != block_bits:
+        hit = cache["compiled"] = (qc, block_bits, compile_circuit(qc, block_bits))
+    return hit[2]
+
+
+def circuit_engine(ansatz: CircuitAnsatz | PauliAnsatz, engine: str | None = None) -> str:
+    """Who simulates a circuit ansatz: "numba" (the in-house engine, when it compiles the circuit
+    and no other engine is asked for) or "aer" (Aer's statevector)."""
+    if engine in (None, "numba") and compiled_circuit(ansatz) is not None:
+        return "numba"
+    return "aer"
+
+
 def circuit_state(
+    ansatz: CircuitAnsatz | PauliAnsatz,
+    params: np.ndarray,
+    dtype: np.dtype,
+    engine: str | None = None,
+    block_bits: int = BLOCK_BITS,
+) -> np.ndarray:
+    """The statevector of the bound circuit: the in-house engine when it compiles the circuit
+    (:func:`circuit_engine`; 5-10× faster than Aer at 16 qubits, in the state's own dtype),
+    else Aer's statevector."""
+    qc = ansatz.circuit()
+    if params.size != qc.num_parameters:
+        raise ValueError(f"expected {qc.num_parameters} parameters, got {params.size}")
+    if circuit_engine(ansatz, engine) == "numba":
+        with numba_threads(ansatz.n_qubits) as threads:
+            compiled = compiled_circuit(ansatz, block_bits)
+            return run_circuit(compiled, params, dtype, threads=threads)[0]
+    return aer_circuit_state(ansatz, params, dtype)
+
+
+def aer_circuit_state(
     ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray, dtype: np.dtype
 ) -> np.ndarray:
     """Aer statevector of the bound circuit (transpiled once per ansatz, cached), in Aer's own
@@ -359,16 +442,14 @@ def circuit_state(
     one OpenMP thread below :data:`PARALLEL_MIN_QUBITS` qubits, as the numba engine does: its
     threads gain 1.4× at 16 qubits on an idle 2-core machine but cost 4-10× beside a second
     process (236 vs 56 ms per 16-qubit evaluation on a busy machine, 766 vs 76 ms with
-    ``--workers 2``)."""
+    ``--workers 2``); above, the process's thread budget."""
     qc = ansatz.circuit()
-    if params.size != qc.num_parameters:
-        raise ValueError(f"expected {qc.num_parameters} parameters, got {params.size}")
     cache = ansatz_cache(ansatz)
     if cache.get("circuit") is not qc:
         from qiskit import transpile
         from qiskit_aer import AerSimulator
 
-        threads = 1 if ansatz.n_qubits < PARALLEL_MIN_QUBITS else 0  # 0: Aer's default
+        threads = 1 if ansatz.n_qubits < PARALLEL_MIN_QUBITS else thread_budget()
         sim = AerSimulator(method="statevector", max_parallel_threads=threads)
         saved = qc.copy()
         saved.save_statevector()
@@ -398,7 +479,7 @@ def simulate(
     params = np.asarray(params, dtype=float).ravel()
     check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, CircuitAnsatz):
-        return circuit_state(ansatz, params, dtype)
+        return circuit_state(ansatz, params, dtype, engine, block_bits)
     if engine == "numba":
         return _simulate_numba(ansatz, params, dtype, False, block_bits)[0]
     return reference.simulate(ansatz, params, dtype)
@@ -423,13 +504,26 @@ def energy(
     check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, QAOAAnsatz) and engine == "numba":
         return float(_simulate_numba(ansatz, params, dtype, True, block_bits)[1])
+    if isinstance(ansatz, CircuitAnsatz) and circuit_engine(ansatz, engine) == "numba":
+        if params.size != ansatz.circuit().num_parameters:
+            raise ValueError(
+                f"expected {ansatz.circuit().num_parameters} parameters, got {params.size}"
+            )
+        with numba_threads(ansatz.n_qubits) as threads:
+            compiled = compiled_circuit(ansatz, block_bits)
+            value = run_circuit(compiled, params, dtype, cached_dense(ansatz), threads)[1]
+        return float(value) + ansatz.qubo.constant
     if isinstance(ansatz, CircuitAnsatz):
-        state = circuit_state(ansatz, params, dtype)
+        state = circuit_state(ansatz, params, dtype, engine, block_bits)
     else:
         state = reference.simulate(ansatz, params, dtype)
     if engine == "numba":
-        h, qs = cached_dense(ansatz)
-        n = ansatz.n_qubits
-        ps = make_pass(n, set(range(min(block_bits, n))), [], min(block_bits, n))
-        return float(run_pass(state, ps, energy=(h, qs), store=False)) + ansatz.qubo.constant
+        n, block = ansatz.n_qubits, min(block_bits, ansatz.n_qubits)
+        cache = ansatz_cache(ansatz)
+        if ("energy_pass", block) not in cache:
+            cache["energy_pass", block] = make_pass(n, set(range(block)), [], block)
+        ps = cache["energy_pass", block]
+        with numba_threads(n) as threads:
+            value = run_pass(state, ps, energy=cached_dense(ansatz), store=False, threads=threads)
+        return float(value) + ansatz.qubo.constant
     return expectation(state, cached_cost(ansatz), engine) + ansatz.qubo.constant

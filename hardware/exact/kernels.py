@@ -14,10 +14,37 @@ try:  # numba is an optional accelerator; numpy is the fallback
 except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
 
+#: below this butterfly stride the 2×2 gates index pairs directly instead of slicing rows
+SHORT_STRIDE = 8
+
 if HAVE_NUMBA:
 
+    @njit(inline="always")
+    def _pair(bre, bim, j, k, u):  # pragma: no cover - compiled
+        """The 2×2 gate u = (u00, u01, u10, u11 as re, im) on amplitudes j and k."""
+        xr = bre[j]
+        xi = bim[j]
+        yr = bre[k]
+        yi = bim[k]
+        bre[j] = u[0] * xr - u[1] * xi + u[2] * yr - u[3] * yi
+        bim[j] = u[0] * xi + u[1] * xr + u[2] * yi + u[3] * yr
+        bre[k] = u[4] * xr - u[5] * xi + u[6] * yr - u[7] * yi
+        bim[k] = u[4] * xi + u[5] * xr + u[6] * yi + u[7] * yr
+
     @njit(cache=True)
-    def _local_energy(lbits, h, qs):  # pragma: no cover - compiled
+    def offsets(lbits):  # pragma: no cover - compiled
+        """State offset of every buffer index of a pass (buffer bit t is qubit lbits[t])."""
+        nl = lbits.size
+        off = np.zeros(1 << nl, np.int64)
+        for t in range(nl):
+            half = 1 << t
+            v = np.int64(1) << lbits[t]
+            for m in range(half):
+                off[half + m] = off[m] + v
+        return off
+
+    @njit(cache=True)
+    def local_energy(lbits, h, qs):  # pragma: no cover - compiled
         """Energy of the local qubits alone for every local index (doubling, O(2^L))."""
         nl = lbits.size
         size = 1 << nl
@@ -36,7 +63,6 @@ if HAVE_NUMBA:
                 energy[half + m] = energy[m] + work[m]
         return energy
 
-    @njit(parallel=True, cache=True, fastmath=True)
     def pass_kernel(  # pragma: no cover - compiled
         state,
         lbits,
@@ -56,30 +82,27 @@ if HAVE_NUMBA:
         do_exp,
         store,
         threads,
+        off,
+        el,
+        ex_local,
     ):
         """One blocked pass: [init | gather] → [phase] → gates → [energy] → [scatter].
 
         The buffer is split into real and imaginary float64 arrays so the butterflies vectorise.
+        ``off`` (:func:`offsets`), ``el`` and ``ex_local`` (:func:`local_energy` of the phase's
+        and the energy's QUBO) depend on the pass alone, so callers compute them once.
         """
         nl = lbits.size
         nh = obits.size
         size = 1 << nl
         n_outer = 1 << nh
-        off = np.zeros(size, np.int64)
-        for t in range(nl):
-            half = 1 << t
-            v = np.int64(1) << lbits[t]
-            for m in range(half):
-                off[half + m] = off[m] + v
         tre = np.ones(size)
         tim = np.zeros(size)
         if do_phase:
-            el = _local_energy(lbits, ph_h, ph_q)
             for i in range(size):
                 a = -gamma * el[i]
                 tre[i] = math.cos(a)
                 tim[i] = math.sin(a)
-        ex_local = _local_energy(lbits, ex_h, ex_q) if do_exp else np.zeros(1)
         nth = max(1, min(threads, n_outer))
         partial = np.zeros(nth)
         for th in prange(nth):
@@ -161,6 +184,22 @@ if HAVE_NUMBA:
                         u11r = mats[g, 1, 1].real
                         u11i = mats[g, 1, 1].imag
                         s = 1 << ta
+                        if s < SHORT_STRIDE:  # slices would cost more than the pair itself
+                            u = (u00r, u00i, u01r, u01i, u10r, u10i, u11r, u11i)
+                            if s == 1:
+                                for j in range(0, size, 2):
+                                    _pair(bre, bim, j, j + 1, u)
+                            elif s == 2:
+                                for j in range(0, size, 4):
+                                    _pair(bre, bim, j, j + 2, u)
+                                    _pair(bre, bim, j + 1, j + 3, u)
+                            else:
+                                for j in range(0, size, 8):
+                                    _pair(bre, bim, j, j + 4, u)
+                                    _pair(bre, bim, j + 1, j + 5, u)
+                                    _pair(bre, bim, j + 2, j + 6, u)
+                                    _pair(bre, bim, j + 3, j + 7, u)
+                            continue
                         for i0 in range(0, size, 2 * s):
                             ar = bre[i0 : i0 + s]
                             ai = bim[i0 : i0 + s]
@@ -193,6 +232,26 @@ if HAVE_NUMBA:
                                 ai[j] = c * xi - sn * yr
                                 br[j] = c * yr + sn * xi
                                 bi[j] = c * yi - sn * xr
+                    elif kind == 3 or kind == 4:  # CX (control ta, target tb) or CZ
+                        sa = 1 << ta
+                        sb = 1 << qb[g]
+                        s_lo = min(sa, sb)
+                        s_hi = max(sa, sb)
+                        # j runs over the indices with both bits clear, in contiguous runs
+                        for i0 in range(0, size, 2 * s_hi):
+                            for k0 in range(i0, i0 + s_hi, 2 * s_lo):
+                                if kind == 4:
+                                    for j in range(k0 + sa + sb, k0 + sa + sb + s_lo):
+                                        bre[j] = -bre[j]
+                                        bim[j] = -bim[j]
+                                    continue
+                                for j in range(k0 + sa, k0 + sa + s_lo):
+                                    xr = bre[j]
+                                    xi = bim[j]
+                                    bre[j] = bre[j + sb]
+                                    bim[j] = bim[j + sb]
+                                    bre[j + sb] = xr
+                                    bim[j + sb] = xi
                     else:  # XY Givens rotation on local qubits (ta, tb)
                         tb = qb[g]
                         c = mats[g, 0, 0].real
@@ -240,6 +299,15 @@ if HAVE_NUMBA:
             partial[th] = acc
         return partial.sum()
 
+    # two compiled versions of one body: threaded (prange over outer blocks) and serial, which
+    # skips numba's thread pool altogether (its launch costs ~10 µs, more than a small pass);
+    # distinct names keep their on-disk caches apart
+    _body = pass_kernel
+    _body.__qualname__ = "pass_kernel_serial"
+    pass_kernel_serial = njit(cache=True, fastmath=True)(_body)
+    _body.__qualname__ = "pass_kernel"
+    pass_kernel = njit(parallel=True, cache=True, fastmath=True)(_body)
+
     @njit(parallel=True, cache=True)
     def phase_kernel(state, cost, gamma):  # pragma: no cover - compiled
         for i in prange(state.size):
@@ -266,5 +334,7 @@ else:  # pragma: no cover - exercised only without numba
         """Stand-in for every kernel when numba is missing (the engine choice refuses earlier)."""
         raise RuntimeError("engine 'numba' requested but numba is not installed; use 'numpy'")
 
-    pass_kernel = phase_kernel = expectation_kernel = probabilities_kernel = _needs_numba
+    pass_kernel = pass_kernel_serial = offsets = local_energy = phase_kernel = (
+        expectation_kernel
+    ) = probabilities_kernel = _needs_numba
     get_num_threads = _needs_numba

@@ -4,19 +4,26 @@ it applies (commuting 1-qubit layers, ordered XY sequences), and running one pas
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from qbench.hardware.exact.kernels import get_num_threads, pass_kernel
+from qbench.hardware.exact.kernels import (
+    get_num_threads,
+    local_energy,
+    offsets,
+    pass_kernel,
+    pass_kernel_serial,
+)
 
 #: local qubits per blocked pass: 2^13 amplitudes (128 KiB in complex128) per buffer
 BLOCK_BITS = 13
 #: lowest qubits always kept local in a high-qubit pass, so gathered rows are >= 8 amplitudes
 CHUNK_BITS = 3
 
-#: gate kinds of :func:`pass_kernel`: general 2x2, XY Givens rotation, RX-type 2x2
-_ONE_Q, _XY, _RX = 0, 1, 2
+#: gate kinds of :func:`pass_kernel`: general 2x2, XY Givens rotation, RX-type 2x2, CX
+#: (control, target), CZ
+ONE_Q, XY, RX, CX, CZ = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -29,6 +36,19 @@ class Pass:
     qa: np.ndarray
     qb: np.ndarray
     mats: np.ndarray
+    #: state offset of each buffer index, computed on the first run
+    off: np.ndarray | None = None
+    #: local energy tables of the QUBOs this pass has phased or measured: id → (h, Qs, table)
+    tables: dict = field(default_factory=dict)
+
+    def local_table(self, h: np.ndarray, qs: np.ndarray) -> np.ndarray:
+        """:func:`local_energy` of (h, Qs) on this pass's local qubits, computed once per QUBO."""
+        hit = self.tables.get(id(qs))
+        if hit is None or hit[0] is not h or hit[1] is not qs:
+            if len(self.tables) > 4:  # ma-QAOA builds a QUBO per layer: keep a few
+                self.tables.clear()
+            hit = self.tables[id(qs)] = (h, qs, local_energy(self.lbits, h, qs))
+        return hit[2]
 
 
 def make_pass(n: int, used: set[int], gates: list, block: int) -> Pass:
@@ -70,7 +90,7 @@ def _is_rx(u: np.ndarray) -> bool:
 def schedule_1q(n: int, mats: np.ndarray, block: int) -> list[Pass]:
     """Commuting 1-qubit gates: low qubits in one pass, high qubits in balanced groups."""
     block = min(block, n)
-    gates = [(_RX if _is_rx(mats[q]) else _ONE_Q, (q,), mats[q]) for q in range(n)]
+    gates = [(RX if _is_rx(mats[q]) else ONE_Q, (q,), mats[q]) for q in range(n)]
     passes = [make_pass(n, set(range(block)), gates[:block], block)]
     high = list(range(block, n))
     if high:
@@ -106,13 +126,17 @@ def schedule_seq(n: int, gates: list, block: int) -> list[Pass]:
 def xy_gate(a: int, b: int, beta: float) -> tuple:
     """The gate tuple (kind, qubits, matrix) of ``exp(-iβ(X_aX_b + Y_aY_b)/2)`` for a pass."""
     mat = np.array([[math.cos(beta), -1j * math.sin(beta)], [0, 0]])
-    return (_XY, (a, b), mat)
+    return (XY, (a, b), mat)
 
 
 def xy_passes(n: int, gates: list, block: int) -> list[Pass]:
     """The passes of an ordered XY gate sequence, dropping gate-free ones (``schedule_seq``
     starts with a pass over the low qubits meant for a fused cost phase)."""
     return [ps for ps in schedule_seq(n, gates, block) if ps.kinds.size]
+
+
+#: stand-ins for the kernel's unused arguments (never written)
+_ZERO_H, _ZERO_Q, _NO_AMPS = np.zeros(1), np.zeros((1, 1)), np.zeros((1, 2), np.complex128)
 
 
 def run_pass(
@@ -123,15 +147,20 @@ def run_pass(
     phase: tuple | None = None,
     energy: tuple | None = None,
     store: bool = True,
+    threads: int = 0,
 ) -> float:
     """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
     amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) first, accumulate the
-    ``energy`` (h, Qs) last; ``store=False`` leaves the state unwritten. Returns the energy."""
-    zero_h, zero_q = np.zeros(1), np.zeros((1, 1))
-    ph_h, ph_q, gamma = phase if phase is not None else (zero_h, zero_q, 0.0)
-    ex_h, ex_q = energy if energy is not None else (zero_h, zero_q)
-    amps = init if init is not None else np.zeros((1, 2), np.complex128)
-    return pass_kernel(
+    ``energy`` (h, Qs) last; ``store=False`` leaves the state unwritten. ``threads``: 1 runs the
+    serial kernel, 0 (default) numba's current thread count. Returns the energy."""
+    ph_h, ph_q, gamma = phase if phase is not None else (_ZERO_H, _ZERO_Q, 0.0)
+    ex_h, ex_q = energy if energy is not None else (_ZERO_H, _ZERO_Q)
+    amps = init if init is not None else _NO_AMPS
+    if ps.off is None:
+        ps.off = offsets(ps.lbits)
+    threads = threads or get_num_threads()
+    kernel = pass_kernel_serial if threads == 1 else pass_kernel
+    return kernel(
         state,
         ps.lbits,
         ps.obits,
@@ -149,5 +178,8 @@ def run_pass(
         ex_q,
         energy is not None,
         store,
-        get_num_threads(),
+        threads,
+        ps.off,
+        ps.local_table(ph_h, ph_q) if phase is not None else _ZERO_H,
+        ps.local_table(ex_h, ex_q) if energy is not None else _ZERO_H,
     )

@@ -1,0 +1,255 @@
+"""Parameterised qiskit circuits on the in-house numba engine: compiled once per circuit into
+fused 1-qubit gates (each angle affine in one parameter) and CX/CZ, scheduled into the blocked
+passes of :mod:`.schedule`, so an evaluation is a few passes over the state, not one Aer job.
+
+Compilation flattens the circuit through gate definitions down to RX, RY, RZ, P, U, CX, CZ and
+constant 1-qubit gates; runs of 1-qubit gates between two-qubit gates fuse into one 2×2 matrix
+per qubit (built per evaluation by :func:`fuse`). A circuit with anything else (measurements,
+resets, other two-qubit gates without a definition, non-affine angles) is not compiled
+(:func:`compile_circuit` returns None) and runs through Aer instead.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from qbench.hardware.exact.kernels import HAVE_NUMBA
+from qbench.hardware.exact.schedule import CX, CZ, ONE_Q, Pass, run_pass, schedule_seq
+
+#: elementary 1-qubit gate codes of :func:`fuse`: a constant matrix, then the rotations
+_CONST, _RX, _RY, _RZ, _P, _U = 0, 1, 2, 3, 4, 5
+_ROTATIONS = {"rx": _RX, "ry": _RY, "rz": _RZ, "p": _P, "u1": _P, "u": _U, "u3": _U}
+_TWO_QUBIT = {"cx": CX, "cnot": CX, "cz": CZ}
+_SKIP = {"barrier", "delay", "id"}
+
+
+class NotCompiled(Exception):
+    """The circuit uses something the engine does not run (it then goes through Aer)."""
+
+
+@dataclass
+class CompiledCircuit:
+    """A circuit as fused 1-qubit ops and CX/CZ, scheduled into passes.
+
+    Op k (a fused 1-qubit gate) is the product of elementary gates ``start[k]:start[k+1]``, each
+    with a code, up to three angles ``a·θ[idx] + b`` (idx −1: the constant b) and a constant
+    matrix (code 0). ``slots[j]`` gives, for each gate of pass j, its op row (−1 for CX/CZ).
+    ``phase`` is the global phase as affine terms (idx, a, b).
+    """
+
+    n: int
+    n_params: int
+    start: np.ndarray
+    code: np.ndarray
+    idx: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    const: np.ndarray
+    phase: tuple[np.ndarray, np.ndarray, np.ndarray]
+    passes: list[Pass]
+    slots: list[np.ndarray]
+    n_two_qubit: int
+
+
+def _affine(value, index: dict) -> tuple[int, float, float]:
+    """(idx, a, b) with ``value = a·θ[idx] + b``; NotCompiled unless affine in one parameter."""
+    params = getattr(value, "parameters", None)
+    if not params:
+        return -1, 0.0, float(value)
+    if len(params) > 1:
+        raise NotCompiled(f"angle {value} depends on {len(params)} parameters")
+    (theta,) = params
+    if value == theta:
+        return index[theta], 1.0, 0.0
+    b = float(value.bind({theta: 0.0}))
+    a = float(value.bind({theta: 1.0})) - b
+    if not math.isclose(float(value.bind({theta: 0.7})), a * 0.7 + b, abs_tol=1e-12):
+        raise NotCompiled(f"angle {value} is not affine in {theta}")
+    return index[theta], a, b
+
+
+def _flatten(qc, qubits: tuple[int, ...], index: dict, out: list, phase: list) -> None:
+    """Append (name, qubits, angles as affine triples, const matrix or None) of every gate."""
+    phase.append(_affine(qc.global_phase, index))
+    for inst in qc.data:
+        op = inst.operation
+        name = op.name
+        qs = tuple(qubits[qc.find_bit(q).index] for q in inst.qubits)
+        if name in _SKIP:
+            continue
+        if inst.clbits or name in ("measure", "reset"):
+            raise NotCompiled(f"'{name}' is not a unitary gate")
+        if name in _TWO_QUBIT and not op.params and len(qs) == 2:
+            out.append((name, qs, (), None))
+            continue
+        if len(qs) == 1 and name in _ROTATIONS:
+            out.append((name, qs, tuple(_affine(p, index) for p in op.params), None))
+            continue
+        if len(qs) == 1 and not any(getattr(p, "parameters", None) for p in op.params):
+            try:
+                out.append(("const", qs, (), np.asarray(op.to_matrix(), dtype=complex)))
+                continue
+            except Exception:  # noqa: BLE001 - fall through to the gate's definition
+                pass
+        definition = getattr(op, "definition", None)
+        if definition is None:
+            raise NotCompiled(f"gate '{name}' on {len(qs)} qubits has no definition")
+        _flatten(definition, qs, index, out, phase)
+
+
+def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
+    """The circuit compiled for the engine, or None when it uses anything the engine lacks."""
+    if not HAVE_NUMBA:
+        return None
+    index = {p: i for i, p in enumerate(qc.parameters)}
+    gates: list = []
+    phase: list = []
+    try:
+        _flatten(qc, tuple(range(qc.num_qubits)), index, gates, phase)
+    except (NotCompiled, KeyError, TypeError, ValueError):
+        return None
+    n = qc.num_qubits
+    pending: list[list] = [[] for _ in range(n)]
+    ops: list[tuple] = []  # (kind, qubits, elementary gates)
+
+    def flush(q: int) -> None:
+        if pending[q]:
+            ops.append((ONE_Q, (q,), pending[q]))
+            pending[q] = []
+
+    for name, qs, angles, mat in gates:
+        if name in _TWO_QUBIT:
+            for q in qs:
+                flush(q)
+            ops.append((_TWO_QUBIT[name], qs, []))
+        else:
+            pending[qs[0]].append((name, angles, mat))
+    for q in range(n):
+        flush(q)
+    start, code, idx, a, b, const = [0], [], [], [], [], [np.eye(2, dtype=complex)]
+    for kind, _, elems in ops:
+        for name, angles, mat in elems:
+            triples = list(angles) + [(-1, 0.0, 0.0)] * (3 - len(angles))
+            code.append(_ROTATIONS.get(name, _CONST))
+            idx.append([t[0] for t in triples])
+            a.append([t[1] for t in triples])
+            b.append([t[2] if name != "const" else len(const) for t in triples])
+            if name == "const":
+                const.append(mat)
+        if kind == ONE_Q:
+            start.append(len(code))
+    one_q = [k for k, op in enumerate(ops) if op[0] == ONE_Q]
+    row = {k: r for r, k in enumerate(one_q)}
+    placeholder = np.zeros((2, 2), dtype=complex)
+    passes = schedule_seq(n, [(kind, qs, placeholder) for kind, qs, _ in ops], block_bits)
+    slots, at = [], 0
+    for ps in passes:
+        m = ps.kinds.size
+        slots.append(np.array([row.get(k, -1) for k in range(at, at + m)], dtype=np.int64))
+        at += m
+    ph = np.array(phase, dtype=float).reshape(-1, 3)
+    return CompiledCircuit(
+        n=n,
+        n_params=len(index),
+        start=np.array(start, dtype=np.int64),
+        code=np.array(code, dtype=np.int64),
+        idx=np.array(idx, dtype=np.int64).reshape(-1, 3),
+        a=np.array(a, dtype=float).reshape(-1, 3),
+        b=np.array(b, dtype=float).reshape(-1, 3),
+        const=np.array(const),
+        phase=(ph[:, 0].astype(np.int64), ph[:, 1], ph[:, 2]),
+        passes=passes,
+        slots=slots,
+        n_two_qubit=len(ops) - len(one_q),
+    )
+
+
+if HAVE_NUMBA:
+    from numba import njit
+
+    @njit(cache=True)
+    def _fuse(params, start, code, idx, a, b, const):  # pragma: no cover - compiled
+        """Each op's 2×2 matrix: the product of its elementary gates in circuit order."""
+        k_ops = start.size - 1
+        out = np.zeros((k_ops + 1, 2, 2), np.complex128)  # last row: zeros for CX/CZ slots
+        g = np.empty((2, 2), np.complex128)
+        for k in range(k_ops):
+            m00, m01, m10, m11 = 1.0 + 0j, 0j, 0j, 1.0 + 0j
+            for e in range(start[k], start[k + 1]):
+                ang = np.empty(3)
+                for t in range(3):
+                    ang[t] = b[e, t] + (a[e, t] * params[idx[e, t]] if idx[e, t] >= 0 else 0.0)
+                c = code[e]
+                if c == 0:
+                    g[:, :] = const[int(b[e, 0])]
+                elif c == 1:
+                    cs, sn = math.cos(ang[0] / 2), math.sin(ang[0] / 2)
+                    g[0, 0], g[0, 1], g[1, 0], g[1, 1] = cs, -1j * sn, -1j * sn, cs
+                elif c == 2:
+                    cs, sn = math.cos(ang[0] / 2), math.sin(ang[0] / 2)
+                    g[0, 0], g[0, 1], g[1, 0], g[1, 1] = cs, -sn, sn, cs
+                elif c == 3:
+                    g[0, 0], g[0, 1] = cmath.exp(-0.5j * ang[0]), 0
+                    g[1, 0], g[1, 1] = 0, cmath.exp(0.5j * ang[0])
+                elif c == 4:
+                    g[0, 0], g[0, 1], g[1, 0], g[1, 1] = 1, 0, 0, cmath.exp(1j * ang[0])
+                else:
+                    cs, sn = math.cos(ang[0] / 2), math.sin(ang[0] / 2)
+                    g[0, 0] = cs
+                    g[0, 1] = -cmath.exp(1j * ang[2]) * sn
+                    g[1, 0] = cmath.exp(1j * ang[1]) * sn
+                    g[1, 1] = cmath.exp(1j * (ang[1] + ang[2])) * cs
+                m00, m01, m10, m11 = (
+                    g[0, 0] * m00 + g[0, 1] * m10,
+                    g[0, 0] * m01 + g[0, 1] * m11,
+                    g[1, 0] * m00 + g[1, 1] * m10,
+                    g[1, 0] * m01 + g[1, 1] * m11,
+                )
+            out[k, 0, 0], out[k, 0, 1], out[k, 1, 0], out[k, 1, 1] = m00, m01, m10, m11
+        return out
+
+
+def fuse(compiled: CompiledCircuit, params: np.ndarray) -> np.ndarray:
+    """The fused ops' matrices at ``params`` (rows of :attr:`CompiledCircuit.slots`; the last
+    row is zeros, for the CX/CZ slots)."""
+    c = compiled
+    return _fuse(np.asarray(params, dtype=float), c.start, c.code, c.idx, c.a, c.b, c.const)
+
+
+def run_circuit(
+    compiled: CompiledCircuit,
+    params: np.ndarray,
+    dtype: np.dtype,
+    energy: tuple[np.ndarray, np.ndarray] | None = None,
+    threads: int = 0,
+) -> tuple[np.ndarray, float]:
+    """(state, energy) at ``params``, starting from |0…0⟩ (the first pass writes it). With
+    ``energy`` = (h, Qs) the last pass accumulates Σ|ψ|²C instead of storing, and the returned
+    state is not the final one. ``threads`` as :func:`~.schedule.run_pass` takes it."""
+    if params.size != compiled.n_params:
+        raise ValueError(f"expected {compiled.n_params} parameters, got {params.size}")
+    mats = fuse(compiled, params)
+    idx, a, b = compiled.phase
+    angle = float(np.sum(b + np.where(idx >= 0, a * params[np.maximum(idx, 0)], 0.0)))
+    amps = np.zeros((compiled.n, 2), dtype=complex)
+    amps[:, 0] = 1.0
+    amps[0, 0] = cmath.exp(1j * angle)
+    state = np.empty(1 << compiled.n, dtype=dtype)
+    value = 0.0
+    last = len(compiled.passes) - 1
+    for j, (ps, slots) in enumerate(zip(compiled.passes, compiled.slots)):
+        ps.mats = mats[slots]
+        final = energy is not None and j == last
+        value = run_pass(
+            state,
+            ps,
+            init=amps if j == 0 else None,
+            energy=energy if final else None,
+            store=not final,
+            threads=threads,
+        )
+    return state, value

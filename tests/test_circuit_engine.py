@@ -1,0 +1,131 @@
+"""The in-house engine for parameterised circuits (hardware/exact/circuit.py) against qiskit's
+Statevector and Aer: states, fused energies, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter, ParameterVector
+from qiskit.circuit.library import efficient_su2, real_amplitudes
+from qiskit.quantum_info import Statevector
+
+from qbench.hardware.base import CircuitAnsatz
+from qbench.hardware.circuits import brickwork_ansatz, vqe_ansatz
+from qbench.hardware.exact import ExactBackend
+from qbench.hardware.exact.circuit import compile_circuit, run_circuit
+from qbench.hardware.exact.engine import aer_circuit_state, circuit_engine, circuit_state
+from qbench.hardware.exact.kernels import HAVE_NUMBA
+from qbench.program import BinaryProgram
+
+pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the circuit engine runs on numba")
+
+
+def ours(qc: QuantumCircuit, x: np.ndarray, block: int = 13, dtype=np.complex128) -> np.ndarray:
+    compiled = compile_circuit(qc, block)
+    assert compiled is not None
+    return run_circuit(compiled, x, np.dtype(dtype))[0]
+
+
+def exotic() -> QuantumCircuit:
+    """Gates reached through definitions (cp, swap, rzz, sx, h), affine expressions, U with two
+    parameters, a constant angle and a global phase."""
+    t, u = Parameter("t"), Parameter("u")
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cp(2 * t + 1, 0, 1)
+    qc.swap(1, 2)
+    qc.rzz(u, 0, 2)
+    qc.u(t, u, 0.3, 1)
+    qc.sx(2)
+    qc.cz(2, 0)
+    qc.rx(-u / 3, 2)
+    qc.global_phase = 0.4
+    return qc
+
+
+CIRCUITS = {
+    "efficient_su2": lambda n: efficient_su2(n, reps=2),
+    "real_amplitudes_circular": lambda n: real_amplitudes(n, reps=3, entanglement="circular"),
+    "ry_rz_cx_full": lambda n: vqe_ansatz("ry_rz_cx", n, 2, "full"),
+    "brickwork_cz": lambda n: brickwork_ansatz(n, 3, "cz"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CIRCUITS))
+@pytest.mark.parametrize("n", [2, 5, 9])
+def test_states_equal_qiskit_statevector(kind, n):
+    qc = CIRCUITS[kind](n)
+    x = np.random.default_rng(n).uniform(-np.pi, np.pi, qc.num_parameters)
+    ref = Statevector(qc.assign_parameters(x)).data
+    assert np.abs(ours(qc, x) - ref).max() < 1e-12
+
+
+def test_gates_through_definitions_and_global_phase():
+    qc = exotic()
+    for x in np.random.default_rng(0).uniform(-3, 3, (4, 2)):
+        ref = Statevector(qc.assign_parameters(x)).data
+        assert np.abs(ours(qc, x) - ref).max() < 1e-12  # phase included
+
+
+@pytest.mark.parametrize("block", [4, 6, 13])
+def test_several_passes_equal_one(block):
+    """A 10-qubit circuit split over passes of 4 and 6 local qubits gives the state of one pass
+    (and of qiskit) — the scheduling keeps the gate order."""
+    qc = efficient_su2(10, reps=3, entanglement="circular")
+    x = np.random.default_rng(1).uniform(-np.pi, np.pi, qc.num_parameters)
+    compiled = compile_circuit(qc, block)
+    assert len(compiled.passes) > 1 or block == 13
+    ref = Statevector(qc.assign_parameters(x)).data
+    assert np.abs(run_circuit(compiled, x, np.dtype(complex))[0] - ref).max() < 1e-12
+
+
+def test_complex64_and_aer_agree():
+    qc = real_amplitudes(12, reps=2, entanglement="circular")
+    ansatz = CircuitAnsatz(qubo=None, qc=qc)
+    x = np.random.default_rng(2).uniform(-np.pi, np.pi, qc.num_parameters)
+    aer = aer_circuit_state(ansatz, x, np.dtype(np.complex128))
+    assert circuit_engine(ansatz) == "numba"
+    assert np.abs(circuit_state(ansatz, x, np.dtype(np.complex128)) - aer).max() < 1e-12
+    narrow = circuit_state(ansatz, x, np.dtype(np.complex64))
+    assert narrow.dtype == np.complex64 and np.abs(narrow - aer).max() < 1e-6
+
+
+def test_uncompilable_circuits_run_through_aer():
+    """Measurements and non-affine angles are not compiled; the state then comes from Aer."""
+    t = Parameter("t")
+    square = QuantumCircuit(2)
+    square.ry(t * t, 0)
+    square.cx(0, 1)
+    assert compile_circuit(square, 13) is None
+    ansatz = CircuitAnsatz(qubo=None, qc=square)
+    assert circuit_engine(ansatz) == "aer"
+    state = circuit_state(ansatz, np.array([0.7]), np.dtype(complex))
+    assert np.abs(state - Statevector(square.assign_parameters([0.7])).data).max() < 1e-12
+    measured = QuantumCircuit(1, 1)
+    measured.measure(0, 0)
+    assert compile_circuit(measured, 13) is None
+    v = ParameterVector("v", 2)
+    product = QuantumCircuit(1)
+    product.rx(v[0] * v[1], 0)
+    assert compile_circuit(product, 13) is None
+
+
+def test_fused_energy_and_engine_choice_match_aer():
+    """``ExactBackend.expectation`` of a VQE ansatz (energy fused into the last pass) equals
+    Σ|ψ|²C of Aer's state, and ``engine="numpy"`` keeps Aer as the reference path."""
+    n = 11
+    rng = np.random.default_rng(3)
+    q = np.triu(rng.normal(size=(n, n)), 1)
+    qubo = BinaryProgram(linear=rng.normal(size=n), quadratic=q, constant=0.5)
+    qc = vqe_ansatz("ry_rz_cx", n, 2, "circular")
+    ansatz = CircuitAnsatz(qubo=qubo, qc=qc)
+    x = rng.uniform(-np.pi, np.pi, qc.num_parameters)
+    probs = np.abs(aer_circuit_state(ansatz, x, np.dtype(complex))) ** 2
+    bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
+    ref = float(probs @ qubo.objective(bits))
+    assert ExactBackend().expectation(ansatz, x) == pytest.approx(ref, abs=1e-10)
+    assert ExactBackend(engine="numpy").expectation(ansatz, x) == pytest.approx(ref, abs=1e-10)
+    assert circuit_engine(ansatz, "numpy") == "aer"
+    with pytest.raises(ValueError, match="expected"):
+        ExactBackend().expectation(ansatz, x[:-1])
