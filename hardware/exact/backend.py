@@ -23,7 +23,7 @@ from qbench.hardware.exact.engine import (
     required_bytes,
     simulate,
 )
-from qbench.hardware.exact.observables import pauli_expectations
+from qbench.hardware.exact.observables import PAULI_ENGINES, pauli_expectations
 from qbench.hardware.exact.readout import probabilities_in_place, sample_indices
 from qbench.hardware.exact.schedule import BLOCK_BITS
 from qbench.hardware.paulis import pauli_groups
@@ -174,12 +174,21 @@ class ExactBackend(Backend):
     def pauli_expectations(
         self, ansatz: PauliAnsatz, params: np.ndarray, *, seed: int | None = None
     ) -> np.ndarray:
-        """Exact ⟨P_k⟩ of all the ansatz's Paulis from one statevector (grouped WHT)."""
+        """Exact ⟨P_k⟩ of all the ansatz's Paulis from one statevector, read per qubit-wise
+        commuting group (:func:`~.observables.pauli_expectations`: this backend's engine, numba
+        or numpy, else the default one, and block_bits; numba rotates the state in place)."""
         state = self.statevector(ansatz, params)
         cache = ansatz_cache(ansatz)
         if cache.get("pauli_groups_of") is not ansatz.paulis:
             cache.update(pauli_groups=pauli_groups(ansatz.paulis), pauli_groups_of=ansatz.paulis)
-        return pauli_expectations(state, ansatz.paulis, cache["pauli_groups"], overwrite=True)
+        return pauli_expectations(
+            state,
+            ansatz.paulis,
+            cache["pauli_groups"],
+            overwrite=True,
+            engine=self.engine if self.engine in PAULI_ENGINES else None,
+            block_bits=self.block_bits,
+        )
 
     def sample_circuits(
         self, circuits: list, *, shots: int, seed: int | None = None
