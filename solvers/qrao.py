@@ -74,6 +74,8 @@ MAGIC_SIGNS = {
 #: semideterministic rounding flips a seeded coin when |⟨P_i⟩| is at most this
 ZERO_ATOL = 1e-8
 DEFAULT_SHOTS = 1024
+#: amplitudes per chunk of magic rounding's collapse (temporaries of 1 MiB)
+MAGIC_CHUNK = 1 << 16
 #: above this many variables rounded bitstrings are Python ints (object arrays), as elsewhere
 MAX_INT64_BITS = 62
 
@@ -229,26 +231,45 @@ def sample_magic(
     Qubits are measured one at a time from the highest: shots sharing the bases and outcomes
     measured so far share one (unnormalised) collapsed state, which halves at every qubit, so
     the cost is about ``shots · 2ⁿ`` rather than ``shots · n · 2ⁿ`` for rotating the whole
-    state once per basis choice.
+    state once per basis choice. The outcome weights come from the halves' Gram entries
+    (‖low‖², ‖high‖², ⟨low|high⟩: no temporary), and a collapsed half-state is built only for
+    a branch some shot takes, one at a time: beside the state at most 8 + 4 + … < 16 bytes per
+    amplitude (complex128), where building both branches of every basis at once held ~32.
     """
     rng = np.random.default_rng(seed)
     bases = np.asarray(bases)
     out = np.zeros(bases.shape, dtype=np.int8)
 
+    rows_of = [[(complex(a), complex(c)) for a, c in m] for m in np.asarray(mats)]
+
+    def collapse(ua: complex, low: np.ndarray, ub: complex, high: np.ndarray) -> np.ndarray:
+        """``ua·low + ub·high`` with one half-size array and chunk-sized temporaries."""
+        if low.size <= MAGIC_CHUNK:
+            return ua * low + ub * high
+        phi = np.multiply(low, ua)
+        for a in range(0, phi.size, MAGIC_CHUNK):
+            phi[a : a + MAGIC_CHUNK] += ub * high[a : a + MAGIC_CHUNK]
+        return phi
+
     def descend(psi: np.ndarray, shots: np.ndarray, k: int) -> None:
         low, high = psi.reshape(2, -1)  # qubit k-1, the highest left, is 0 / 1
+        ll, hh = np.vdot(low, low).real, np.vdot(high, high).real
+        lh = complex(np.vdot(low, high))
         which = bases[shots, k - 1]
         for b in np.unique(which):
             sel = shots[which == b]
-            (u00, u01), (u10, u11) = mats[b]
-            phi = (u00 * low + u01 * high, u10 * low + u11 * high)
-            w0, w1 = (np.vdot(v, v).real for v in phi)
+            rows = rows_of[b]
+            # ‖u_m0·low + u_m1·high‖² of outcome m = 0, 1
+            w0, w1 = (
+                max(0.0, abs(a) ** 2 * ll + abs(c) ** 2 * hh + 2 * (a.conjugate() * c * lh).real)
+                for a, c in rows
+            )
             ones = rng.random(sel.size) * (w0 + w1) >= w0
             out[sel, k - 1] = ones
             if k > 1:
                 for m, sub in ((0, sel[~ones]), (1, sel[ones])):
                     if sub.size:
-                        descend(phi[m], sub, k - 1)
+                        descend(collapse(*rows[m][:1], low, rows[m][1], high), sub, k - 1)
 
     descend(np.asarray(state, dtype=np.complex128), np.arange(bases.shape[0]), bases.shape[1])
     return out
