@@ -6,8 +6,9 @@ Both gather 2^L amplitudes (real and imaginary parts as float64, whatever the st
 a set of "local" qubits for one assignment of the others, work on them, and (rotation only)
 scatter back. Each comes in a serial and a parallel driver (``prange`` over contiguous ranges
 of outer assignments): the observables module picks by state size, so small states never wake
-numba's threads. Butterflies at strides 1, 2 and 4 are written out: the generic loop over a
-2·stride block does not vectorise there and cost 4-5× more per amplitude (measured).
+numba's threads. Butterflies at strides 1–8 get their own loops (constant index arithmetic, one
+loop per kind): the generic loop over 2·stride blocks, or a branch inside the loop, does not
+vectorise there and cost 2–5× more per amplitude (measured).
 """
 
 from __future__ import annotations
@@ -101,84 +102,117 @@ if HAVE_NUMBA:
             _rotate_range(state, off, obits, gq, gm, lo, hi, re, im)
 
     @njit(cache=True, fastmath=True, inline="always")
-    def _pair(xr, xi, yr, yi, i, j, y):  # pragma: no cover - compiled
-        """x[i], y[j] ← a+b, a−b (X) or a−ib, a+ib (Y) of a = x[i], b = y[j]."""
+    def _pair_x(xr, xi, yr, yi, i, j):  # pragma: no cover - compiled
+        """x[i], y[j] ← a + b, a − b of a = x[i], b = y[j] (unnormalised H)."""
         ar = xr[i]
         ai = xi[i]
         br = yr[j]
         bi = yi[j]
-        if y:
-            xr[i] = ar + bi
-            xi[i] = ai - br
-            yr[j] = ar - bi
-            yi[j] = ai + br
-        else:
-            xr[i] = ar + br
-            xi[i] = ai + bi
-            yr[j] = ar - br
-            yi[j] = ai - bi
+        xr[i] = ar + br
+        xi[i] = ai + bi
+        yr[j] = ar - br
+        yi[j] = ai - bi
+
+    @njit(cache=True, fastmath=True, inline="always")
+    def _pair_y(xr, xi, yr, yi, i, j):  # pragma: no cover - compiled
+        """x[i], y[j] ← a − ib, a + ib of a = x[i], b = y[j] (unnormalised H·S†)."""
+        ar = xr[i]
+        ai = xi[i]
+        br = yr[j]
+        bi = yi[j]
+        xr[i] = ar + bi
+        xi[i] = ai - br
+        yr[j] = ar - bi
+        yi[j] = ai + br
 
     @njit(cache=True, fastmath=True, inline="always")
     def _measure_butterfly(re, im, t, kind):  # pragma: no cover - compiled
         """In place, unnormalised (×√2): the X-basis change H (kind 1: a+b, a−b) or the Y-basis
-        change H·S† (kind 2: a−ib, a+ib) on buffer bit t."""
+        change H·S† (kind 2: a−ib, a+ib) on buffer bit t. One loop per kind and small stride:
+        a branch or a short inner loop inside the pair loop stops it vectorising (4× slower)."""
         s = 1 << t
         size = re.size
-        y = kind == 2
-        if s == 1:
+        if kind == 1:
+            if s == 1:
+                for m in range(size // 2):
+                    _pair_x(re, im, re, im, 2 * m, 2 * m + 1)
+            elif s == 2:
+                for m in range(size // 4):
+                    i = 4 * m
+                    _pair_x(re, im, re, im, i, i + 2)
+                    _pair_x(re, im, re, im, i + 1, i + 3)
+            elif s == 4:  # constant shifts: one vector loop (a 4-pair body is 3× slower)
+                for m in range(size // 2):
+                    i = ((m >> 2) << 3) | (m & 3)
+                    _pair_x(re, im, re, im, i, i + 4)
+            elif s == 8:
+                for m in range(size // 2):
+                    i = ((m >> 3) << 4) | (m & 7)
+                    _pair_x(re, im, re, im, i, i + 8)
+            else:  # separate slices vectorise (indexing one array twice does not)
+                for i0 in range(0, size, 2 * s):
+                    xr = re[i0 : i0 + s]
+                    xi = im[i0 : i0 + s]
+                    yr = re[i0 + s : i0 + 2 * s]
+                    yi = im[i0 + s : i0 + 2 * s]
+                    for j in range(s):
+                        _pair_x(xr, xi, yr, yi, j, j)
+        elif s == 1:
             for m in range(size // 2):
-                _pair(re, im, re, im, 2 * m, 2 * m + 1, y)
+                _pair_y(re, im, re, im, 2 * m, 2 * m + 1)
         elif s == 2:
             for m in range(size // 4):
                 i = 4 * m
-                _pair(re, im, re, im, i, i + 2, y)
-                _pair(re, im, re, im, i + 1, i + 3, y)
+                _pair_y(re, im, re, im, i, i + 2)
+                _pair_y(re, im, re, im, i + 1, i + 3)
         elif s == 4:
-            for m in range(size // 8):
-                i = 8 * m
-                _pair(re, im, re, im, i, i + 4, y)
-                _pair(re, im, re, im, i + 1, i + 5, y)
-                _pair(re, im, re, im, i + 2, i + 6, y)
-                _pair(re, im, re, im, i + 3, i + 7, y)
-        else:  # separate slices vectorise (indexing one array twice does not)
+            for m in range(size // 2):
+                i = ((m >> 2) << 3) | (m & 3)
+                _pair_y(re, im, re, im, i, i + 4)
+        elif s == 8:
+            for m in range(size // 2):
+                i = ((m >> 3) << 4) | (m & 7)
+                _pair_y(re, im, re, im, i, i + 8)
+        else:
             for i0 in range(0, size, 2 * s):
                 xr = re[i0 : i0 + s]
                 xi = im[i0 : i0 + s]
                 yr = re[i0 + s : i0 + 2 * s]
                 yi = im[i0 + s : i0 + 2 * s]
-                if y:
-                    for j in range(s):
-                        _pair(xr, xi, yr, yi, j, j, True)
-                else:
-                    for j in range(s):
-                        _pair(xr, xi, yr, yi, j, j, False)
+                for j in range(s):
+                    _pair_y(xr, xi, yr, yi, j, j)
+
+    @njit(cache=True, fastmath=True, inline="always")
+    def _wht_pair(p, i, j):  # pragma: no cover - compiled
+        a = p[i]
+        b = p[j]
+        p[i] = a + b
+        p[j] = a - b
 
     @njit(cache=True, fastmath=True, inline="always")
     def _wht(p, u):  # pragma: no cover - compiled
-        """In place: the unnormalised Walsh–Hadamard transform of p[:2^u]."""
-        width = 1 << u
+        """In place: the unnormalised Walsh–Hadamard transform of p[:2^u] (strides 1–8 with
+        constant index arithmetic, as :func:`_measure_butterfly`)."""
+        half = (1 << u) // 2
         for t in range(u):
             s = 1 << t
             if s == 1:
-                for m in range(width // 2):
-                    i = 2 * m
-                    a = p[i]
-                    b = p[i + 1]
-                    p[i] = a + b
-                    p[i + 1] = a - b
+                for m in range(half):
+                    _wht_pair(p, 2 * m, 2 * m + 1)
             elif s == 2:
-                for m in range(width // 4):
-                    i = 4 * m
-                    a = p[i]
-                    b = p[i + 2]
-                    p[i] = a + b
-                    p[i + 2] = a - b
-                    a = p[i + 1]
-                    b = p[i + 3]
-                    p[i + 1] = a + b
-                    p[i + 3] = a - b
+                for m in range(half):
+                    i = ((m >> 1) << 2) | (m & 1)
+                    _wht_pair(p, i, i + 2)
+            elif s == 4:
+                for m in range(half):
+                    i = ((m >> 2) << 3) | (m & 3)
+                    _wht_pair(p, i, i + 4)
+            elif s == 8:
+                for m in range(half):
+                    i = ((m >> 3) << 4) | (m & 7)
+                    _wht_pair(p, i, i + 8)
             else:
-                for i0 in range(0, width, 2 * s):
+                for i0 in range(0, 2 * half, 2 * s):
                     x = p[i0 : i0 + s]
                     z = p[i0 + s : i0 + 2 * s]
                     for j in range(s):
