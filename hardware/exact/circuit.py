@@ -18,13 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from qbench.hardware.exact.kernels import HAVE_NUMBA
-from qbench.hardware.exact.schedule import CX, CZ, ONE_Q, Pass, run_pass, schedule_seq
+from qbench.hardware.exact.schedule import CX, CZ, ONE_Q, REAL, Pass, run_pass, schedule_seq
 
 #: elementary 1-qubit gate codes of :func:`fuse`: a constant matrix, then the rotations
 _CONST, _RX, _RY, _RZ, _P, _U = 0, 1, 2, 3, 4, 5
 _ROTATIONS = {"rx": _RX, "ry": _RY, "rz": _RZ, "p": _P, "u1": _P, "u": _U, "u3": _U}
 _TWO_QUBIT = {"cx": CX, "cnot": CX, "cz": CZ}
 _SKIP = {"barrier", "delay", "id"}
+import os
+
+STRICT_MIN_QUBITS = int(os.environ.get("QB_STRICT", "99"))
 
 
 class NotCompiled(Exception):
@@ -118,7 +121,10 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
 
     def flush(q: int) -> None:
         if pending[q]:
-            ops.append((ONE_Q, (q,), pending[q]))
+            real = all(
+                e[0] == "ry" or (e[2] is not None and not e[2].imag.any()) for e in pending[q]
+            )
+            ops.append((REAL if real else ONE_Q, (q,), pending[q]))
             pending[q] = []
 
     for name, qs, angles, mat in gates:
@@ -140,9 +146,9 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
             b.append([t[2] if name != "const" else len(const) for t in triples])
             if name == "const":
                 const.append(mat)
-        if kind == ONE_Q:
+        if kind in (ONE_Q, REAL):
             start.append(len(code))
-    one_q = [k for k, op in enumerate(ops) if op[0] == ONE_Q]
+    one_q = [k for k, op in enumerate(ops) if op[0] in (ONE_Q, REAL)]
     row = {k: r for r, k in enumerate(one_q)}
     placeholder = np.zeros((2, 2), dtype=complex)
     passes = schedule_seq(n, [(kind, qs, placeholder) for kind, qs, _ in ops], block_bits)

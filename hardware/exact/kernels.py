@@ -15,7 +15,8 @@ except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
 
 #: below this butterfly stride the 2×2 gates index pairs directly instead of slicing rows
-SHORT_STRIDE = 8
+SHORT_BITS = 3
+SHORT_STRIDE = 1 << SHORT_BITS
 
 if HAVE_NUMBA:
 
@@ -30,6 +31,79 @@ if HAVE_NUMBA:
         bim[j] = u[0] * xi + u[1] * xr + u[2] * yi + u[3] * yr
         bre[k] = u[4] * xr - u[5] * xi + u[6] * yr - u[7] * yi
         bim[k] = u[4] * xi + u[5] * xr + u[6] * yi + u[7] * yr
+
+    @njit(cache=True, fastmath=True)
+    def _quad(bre, bim, size, ta, tb, u, v, rx):  # pragma: no cover - compiled
+        """2×2 gates u on buffer bit ta and v on bit tb (both strides >= 8) in one sweep: each
+        quad of amplitudes is loaded once, both butterflies applied in registers, stored once.
+        ``rx``: both are RX-type ([[c, −is], [−is, c]]), half the multiplications."""
+        sa = 1 << ta
+        sb = 1 << tb
+        s_lo = min(sa, sb)
+        s_hi = max(sa, sb)
+        ur = u.real
+        ui = u.imag
+        vr = v.real
+        vi = v.imag
+        cu = ur[0, 0]
+        su = -ui[0, 1]
+        cv = vr[0, 0]
+        sv = -vi[0, 1]
+        for i0 in range(0, size, 2 * s_hi):
+            for k0 in range(i0, i0 + s_hi, 2 * s_lo):
+                p0r = bre[k0 : k0 + s_lo]
+                p0i = bim[k0 : k0 + s_lo]
+                par = bre[k0 + sa : k0 + sa + s_lo]
+                pai = bim[k0 + sa : k0 + sa + s_lo]
+                pbr = bre[k0 + sb : k0 + sb + s_lo]
+                pbi = bim[k0 + sb : k0 + sb + s_lo]
+                p2r = bre[k0 + sa + sb : k0 + sa + sb + s_lo]
+                p2i = bim[k0 + sa + sb : k0 + sa + sb + s_lo]
+                for j in range(s_lo):
+                    x0r = p0r[j]
+                    x0i = p0i[j]
+                    xar = par[j]
+                    xai = pai[j]
+                    xbr = pbr[j]
+                    xbi = pbi[j]
+                    x2r = p2r[j]
+                    x2i = p2i[j]
+                    if rx:
+                        # u on bit a: pairs (0, a) and (b, ab)
+                        y0r = cu * x0r + su * xai
+                        y0i = cu * x0i - su * xar
+                        yar = cu * xar + su * x0i
+                        yai = cu * xai - su * x0r
+                        ybr = cu * xbr + su * x2i
+                        ybi = cu * xbi - su * x2r
+                        y2r = cu * x2r + su * xbi
+                        y2i = cu * x2i - su * xbr
+                        # v on bit b: pairs (0, b) and (a, ab)
+                        p0r[j] = cv * y0r + sv * ybi
+                        p0i[j] = cv * y0i - sv * ybr
+                        pbr[j] = cv * ybr + sv * y0i
+                        pbi[j] = cv * ybi - sv * y0r
+                        par[j] = cv * yar + sv * y2i
+                        pai[j] = cv * yai - sv * y2r
+                        p2r[j] = cv * y2r + sv * yai
+                        p2i[j] = cv * y2i - sv * yar
+                    else:
+                        y0r = ur[0, 0] * x0r - ui[0, 0] * x0i + ur[0, 1] * xar - ui[0, 1] * xai
+                        y0i = ur[0, 0] * x0i + ui[0, 0] * x0r + ur[0, 1] * xai + ui[0, 1] * xar
+                        yar = ur[1, 0] * x0r - ui[1, 0] * x0i + ur[1, 1] * xar - ui[1, 1] * xai
+                        yai = ur[1, 0] * x0i + ui[1, 0] * x0r + ur[1, 1] * xai + ui[1, 1] * xar
+                        ybr = ur[0, 0] * xbr - ui[0, 0] * xbi + ur[0, 1] * x2r - ui[0, 1] * x2i
+                        ybi = ur[0, 0] * xbi + ui[0, 0] * xbr + ur[0, 1] * x2i + ui[0, 1] * x2r
+                        y2r = ur[1, 0] * xbr - ui[1, 0] * xbi + ur[1, 1] * x2r - ui[1, 1] * x2i
+                        y2i = ur[1, 0] * xbi + ui[1, 0] * xbr + ur[1, 1] * x2i + ui[1, 1] * x2r
+                        p0r[j] = vr[0, 0] * y0r - vi[0, 0] * y0i + vr[0, 1] * ybr - vi[0, 1] * ybi
+                        p0i[j] = vr[0, 0] * y0i + vi[0, 0] * y0r + vr[0, 1] * ybi + vi[0, 1] * ybr
+                        pbr[j] = vr[1, 0] * y0r - vi[1, 0] * y0i + vr[1, 1] * ybr - vi[1, 1] * ybi
+                        pbi[j] = vr[1, 0] * y0i + vi[1, 0] * y0r + vr[1, 1] * ybi + vi[1, 1] * ybr
+                        par[j] = vr[0, 0] * yar - vi[0, 0] * yai + vr[0, 1] * y2r - vi[0, 1] * y2i
+                        pai[j] = vr[0, 0] * yai + vi[0, 0] * yar + vr[0, 1] * y2i + vi[0, 1] * y2r
+                        p2r[j] = vr[1, 0] * yar - vi[1, 0] * yai + vr[1, 1] * y2r - vi[1, 1] * y2i
+                        p2i[j] = vr[1, 0] * yai + vi[1, 0] * yar + vr[1, 1] * y2i + vi[1, 1] * y2r
 
     @njit(cache=True)
     def offsets(lbits):  # pragma: no cover - compiled
@@ -108,8 +182,9 @@ if HAVE_NUMBA:
         for th in prange(nth):
             bre = np.empty(size)
             bim = np.empty(size)
-            dre = np.empty(size)
-            dim = np.empty(size)
+            dsize = size if do_phase or do_exp else 1  # the phase and energy work rows
+            dre = np.empty(dsize)
+            dim = np.empty(dsize)
             setbits = np.empty(max(nh, 1), np.int64)
             acc = 0.0
             for o in range(th * n_outer // nth, (th + 1) * n_outer // nth):
@@ -171,9 +246,24 @@ if HAVE_NUMBA:
                         xi = bim[i]
                         bre[i] = xr * pr - xi * pi
                         bim[i] = xr * pi + xi * pr
+                skip = False
                 for g in range(kinds.size):
+                    if skip:  # the second gate of a pair applied with the first
+                        skip = False
+                        continue
                     ta = qa[g]
                     kind = kinds[g]
+                    if (
+                        g + 1 < kinds.size
+                        and (kind == 0 or kind == 2 or kind == 5)
+                        and (kinds[g + 1] == 0 or kinds[g + 1] == 2 or kinds[g + 1] == 5)
+                        and qa[g + 1] != ta
+                        and min(ta, qa[g + 1]) >= SHORT_BITS
+                    ):  # two 1-qubit gates in one sweep over the buffer (radix 4)
+                        both_rx = kind == 2 and kinds[g + 1] == 2
+                        _quad(bre, bim, size, ta, qa[g + 1], mats[g], mats[g + 1], both_rx)
+                        skip = True
+                        continue
                     if kind == 0:  # general 2x2
                         u00r = mats[g, 0, 0].real
                         u00i = mats[g, 0, 0].imag
@@ -214,6 +304,38 @@ if HAVE_NUMBA:
                                 ai[j] = u00r * xi + u00i * xr + u01r * yi + u01i * yr
                                 br[j] = u10r * xr - u10i * xi + u11r * yr - u11i * yi
                                 bi[j] = u10r * xi + u10i * xr + u11r * yi + u11i * yr
+                    elif kind == 5:  # real 2x2 (RY-type)
+                        u00r = mats[g, 0, 0].real
+                        u01r = mats[g, 0, 1].real
+                        u10r = mats[g, 1, 0].real
+                        u11r = mats[g, 1, 1].real
+                        s = 1 << ta
+                        if s < SHORT_STRIDE:
+                            for i0 in range(0, size, 2 * s):
+                                for j in range(i0, i0 + s):
+                                    xr = bre[j]
+                                    xi = bim[j]
+                                    yr = bre[j + s]
+                                    yi = bim[j + s]
+                                    bre[j] = u00r * xr + u01r * yr
+                                    bim[j] = u00r * xi + u01r * yi
+                                    bre[j + s] = u10r * xr + u11r * yr
+                                    bim[j + s] = u10r * xi + u11r * yi
+                            continue
+                        for i0 in range(0, size, 2 * s):
+                            ar = bre[i0 : i0 + s]
+                            ai = bim[i0 : i0 + s]
+                            br = bre[i0 + s : i0 + 2 * s]
+                            bi = bim[i0 + s : i0 + 2 * s]
+                            for j in range(s):
+                                xr = ar[j]
+                                xi = ai[j]
+                                yr = br[j]
+                                yi = bi[j]
+                                ar[j] = u00r * xr + u01r * yr
+                                ai[j] = u00r * xi + u01r * yi
+                                br[j] = u10r * xr + u11r * yr
+                                bi[j] = u10r * xi + u11r * yi
                     elif kind == 2:  # RX-type: [[c, -i s], [-i s, c]]
                         c = mats[g, 0, 0].real
                         sn = -mats[g, 0, 1].imag
@@ -245,13 +367,18 @@ if HAVE_NUMBA:
                                         bre[j] = -bre[j]
                                         bim[j] = -bim[j]
                                     continue
-                                for j in range(k0 + sa, k0 + sa + s_lo):
-                                    xr = bre[j]
-                                    xi = bim[j]
-                                    bre[j] = bre[j + sb]
-                                    bim[j] = bim[j + sb]
-                                    bre[j + sb] = xr
-                                    bim[j + sb] = xi
+                                j0 = k0 + sa
+                                ar = bre[j0 : j0 + s_lo]
+                                ai = bim[j0 : j0 + s_lo]
+                                br = bre[j0 + sb : j0 + sb + s_lo]
+                                bi = bim[j0 + sb : j0 + sb + s_lo]
+                                for j in range(s_lo):
+                                    xr = ar[j]
+                                    xi = ai[j]
+                                    ar[j] = br[j]
+                                    ai[j] = bi[j]
+                                    br[j] = xr
+                                    bi[j] = xi
                     else:  # XY Givens rotation on local qubits (ta, tb)
                         tb = qb[g]
                         c = mats[g, 0, 0].real
