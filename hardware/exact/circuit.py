@@ -25,9 +25,6 @@ _CONST, _RX, _RY, _RZ, _P, _U = 0, 1, 2, 3, 4, 5
 _ROTATIONS = {"rx": _RX, "ry": _RY, "rz": _RZ, "p": _P, "u1": _P, "u": _U, "u3": _U}
 _TWO_QUBIT = {"cx": CX, "cnot": CX, "cz": CZ}
 _SKIP = {"barrier", "delay", "id"}
-import os
-
-STRICT_MIN_QUBITS = int(os.environ.get("QB_STRICT", "99"))
 
 
 class NotCompiled(Exception):
