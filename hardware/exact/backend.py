@@ -18,6 +18,7 @@ from qbench.hardware.exact.engine import (
     check_memory,
     check_simulation,
     choose_engine,
+    circuit_engine,
     circuit_state,
     energy,
     required_bytes,
@@ -101,13 +102,11 @@ class ExactBackend(Backend):
         holds (the GPU engine returns the same state for it)."""
         if gpu_ansatz.use_gpu(ansatz, self.engine, self.dtype):
             gpu_ansatz.check(ansatz, self.dtype)
-        check_memory(
-            ansatz.n_qubits,
-            self.dtype,
-            self._host_engine(ansatz.n_qubits),
-            self.max_bytes,
-            ansatz.kind,
-        )
+        if isinstance(ansatz, CircuitAnsatz):
+            engine = circuit_engine(ansatz, self.engine)
+        else:
+            engine = self._host_engine(ansatz.n_qubits)
+        check_memory(ansatz.n_qubits, self.dtype, engine, self.max_bytes, ansatz.kind)
 
     def _host_engine(self, n_qubits: int) -> str:
         """The CPU engine behind host-side work (memory model, read-out): this backend's, or
@@ -164,11 +163,13 @@ class ExactBackend(Backend):
         return Distribution(states=states, probs=counts / shots, exact=False, shots=int(shots))
 
     def statevector(self, ansatz: CircuitAnsatz | PauliAnsatz, params: np.ndarray) -> np.ndarray:
-        """The state of a circuit ansatz at ``params`` (Aer statevector), memory-checked; a
-        complex64 state is copied out of Aer's buffer (8 rather than 16 bytes per amplitude
-        held while PCE and QRAO work on it)."""
-        check_simulation(ansatz.n_qubits, self.dtype, "numpy", self.max_bytes, ansatz.kind)
-        state = circuit_state(ansatz, np.asarray(params, dtype=float).ravel(), self.dtype)
+        """The state of a circuit ansatz at ``params`` (the in-house circuit engine, else Aer's
+        statevector), memory-checked; a complex64 state from Aer is copied out of Aer's buffer
+        (8 rather than 16 bytes per amplitude held while PCE and QRAO work on it)."""
+        engine = circuit_engine(ansatz, self.engine)
+        check_simulation(ansatz.n_qubits, self.dtype, engine, self.max_bytes, ansatz.kind)
+        params = np.asarray(params, dtype=float).ravel()
+        state = circuit_state(ansatz, params, self.dtype, self.engine, self.block_bits)
         return state.copy() if state.base is not None and state.dtype == np.complex64 else state
 
     def pauli_expectations(

@@ -196,6 +196,9 @@ RUN_BYTES_PER_AMPLITUDE: dict[tuple[str, str, str, str], int] = {
     **{("qaoa", "expectation", dt, "numpy"): 34 for dt in DTYPES},
     **{("qaoa", "cvar", dt, "numpy"): 31 for dt in DTYPES},
     **{("circuit", o, dt, "aer"): 29 for o in OBJECTIVES for dt in DTYPES},
+    **{("circuit", "expectation", dt, "numba"): 21 for dt in DTYPES},
+    ("circuit", "cvar", "complex128", "numba"): 30,
+    ("circuit", "cvar", "complex64", "numba"): 22,
     **{("pauli", o, "complex128", "aer"): 59 for o in OBJECTIVES},
     **{("pauli", o, "complex64", "aer"): 67 for o in OBJECTIVES},
 }
@@ -239,6 +242,8 @@ def simulation_bytes(
     narrow = as_dtype(dtype) == np.complex64
     if kind == "pauli":
         return (40 + 8 * narrow) * size
+    if kind != "qaoa" and _how(n, engine, kind) == "numba":
+        return state_bytes(n, dtype)
     numpy_engine = choose_engine(engine, n) == "numpy"
     if kind != "qaoa":
         return (16 + 8 * numpy_engine) * size
@@ -262,15 +267,27 @@ def required_bytes(
     expectation, 30 for CVaR; complex64: 21 and 22.
     """
     dt = as_dtype(dtype).name
-    how = choose_engine(engine, n) if kind == "qaoa" else "aer"
+    how = _how(n, engine, kind)
     objectives = OBJECTIVES if objective is None else (objective,)
     per = max(RUN_BYTES_PER_AMPLITUDE[kind, o, dt, how] for o in objectives)
     return per * (1 << n) + RUN_FIXED_BYTES
 
 
+def _how(n: int, engine: str | None, kind: str) -> str:
+    """Who simulates an n-qubit ``kind`` ansatz: the QAOA engine's name, else "numba" (the
+    in-house circuit engine: numba installed and no other engine named) or "aer"
+    (``engine="aer"``: a circuit the engine does not compile, :func:`circuit_engine`)."""
+    if kind == "qaoa":
+        return choose_engine(engine, n)
+    if kind == "circuit" and HAVE_NUMBA and engine in (None, "numba"):
+        return "numba"
+    return "aer"
+
+
 def _describe(n: int, dtype: str | np.dtype | type, engine: str | None, kind: str) -> str:
     """The run described in memory errors: "exact simulation of n=… qubits (…)"."""
-    how = f"{choose_engine(engine, n)} engine" if kind == "qaoa" else "Aer statevector"
+    how = {"aer": "Aer statevector", "numba": "numba engine"}.get(_how(n, engine, kind))
+    how = how or f"{choose_engine(engine, n)} engine"
     return f"exact simulation of n={n} qubits ({as_dtype(dtype).name} state, {how})"
 
 
