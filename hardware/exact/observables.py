@@ -31,13 +31,15 @@ Two engines (``engine=``):
 * ``"numpy"``: the reference: per group, rotate a complex128 copy with reshape butterflies, take
   |ψ|² and a full Walsh–Hadamard transform (24 bytes per amplitude beside the state).
 
-Measured (``benchmarks/pauli_speed.py``, 2 cores shared with other jobs, load average ~6):
-QRAO's (3,1) observables on 22 qubits (279 Paulis, 11 groups) 0.78 s per call against 7.6 s for
-numpy, PCE's 693 correlators 0.33 against 3.0 s; at 12–16 qubits 6–27× faster, 6–40× faster
-than qiskit's ``Statevector.expectation_value`` and 17–380× than Aer's EstimatorV2. 1tc.64's 23
-qubits (load ~1.6): 1.5 s against 39 s. The plan (passes, gates, mask tables) is kept for the
-last Paulis and groups objects, so an optimiser's repeated calls skip it (2.3 → 0.5 ms per
-call at 12 qubits).
+Measured (``benchmarks/pauli_speed.py``, 2 cores shared with other jobs, load average ~1.5):
+QRAO's (3,1) observables on 22 qubits (279 Paulis, 11 groups) 0.52 s per call against 5.0 s for
+numpy, on 20 qubits 0.054 against 0.97 s; PCE's 693 correlators on 22 qubits 0.095 against
+1.09 s; at 12–16 qubits 7–25× faster than numpy, 7–85× than qiskit's
+``Statevector.expectation_value`` and 26–690× than Aer's EstimatorV2. Inside a QRAO solve on
+1tc.64 (23 qubits, 320 Paulis, 12 groups) one evaluation's Pauli read takes 0.52 s against
+43 s (its statevector 0.3 s). The plan (passes, gates, mask tables) is kept for the
+last Paulis and groups objects, so an optimiser's repeated calls skip it (2.3 ms at 12 qubits,
+where a call then takes 0.2 ms).
 """
 
 from __future__ import annotations
