@@ -237,7 +237,7 @@ def run_circuit(
         raise ValueError(f"expected {compiled.n_params} parameters, got {params.size}")
     mats = fuse(compiled, params)
     idx, a, b = compiled.phase
-    angle = float(np.sum(b + np.where(idx >= 0, a * params[np.maximum(idx, 0)], 0.0)))
+    angle = float(np.sum(b)) + sum(a[k] * params[i] for k, i in enumerate(idx) if i >= 0)
     amps = np.zeros((compiled.n, 2), dtype=complex)
     amps[:, 0] = 1.0
     amps[0, 0] = cmath.exp(1j * angle)
