@@ -102,7 +102,7 @@ class ExactBackend(Backend):
         holds (the GPU engine returns the same state for it)."""
         if gpu_ansatz.use_gpu(ansatz, self.engine, self.dtype):
             gpu_ansatz.check(ansatz, self.dtype)
-        if isinstance(ansatz, CircuitAnsatz):
+        if isinstance(ansatz, (CircuitAnsatz, PauliAnsatz)):
             engine = circuit_engine(ansatz, self.engine)
         else:
             engine = self._host_engine(ansatz.n_qubits)

@@ -180,6 +180,10 @@ OBJECTIVES = ("expectation", "cvar")
 #: cvar_vqe (Aer state)      64.2 / 64.2       28.0 / 28.0
 #: pce (Aer state)           64.1 / 56.1       40.3 / 32.3
 #: qrao (Aer state)          64.3 / 64.3       57.4 / 65.4
+#: vqe (in-house engine)                        20.4 / 20.5
+#: cvar_vqe (in-house)                          31.4 / 22.1
+#: pce (in-house, no copy)                      17.6 / 9.7
+#: qrao (in-house, no copy)                     32.9 / 40.9
 #: ========================  ================  ================
 #:
 #: Where it comes from (S = 16 complex128, 8 complex64): qaoa — the state during the
@@ -188,7 +192,10 @@ OBJECTIVES = ("expectation", "cvar")
 #: evaluation simulates a state (S + 12); the numpy engine computes in complex128 whatever the
 #: dtype (S = 16); circuits — Aer's complex128 state (16, which the probabilities overwrite),
 #: beside the cost vector and order; pce — Aer's state, one rotated complex128 copy and |ψ|²
-#: (16 + 16 + 8); qrao — its magic rounding's collapsed half-states beside Aer's state.
+#: (16 + 16 + 8); qrao — its magic rounding's collapsed half-states beside Aer's state. On the
+#: in-house engine (measured at n = 20 and 22) a circuit's state is in its own dtype and
+#: the Pauli estimates rotate it in place (no copy): vqe as qaoa; pce the state alone (S + 1);
+#: qrao the state and its rounding's complex128 half-states (S + 17; complex64 S + 33).
 RUN_BYTES_PER_AMPLITUDE: dict[tuple[str, str, str, str], int] = {
     **{("qaoa", "expectation", dt, "numba"): 21 for dt in DTYPES},
     ("qaoa", "cvar", "complex128", "numba"): 30,
@@ -201,6 +208,8 @@ RUN_BYTES_PER_AMPLITUDE: dict[tuple[str, str, str, str], int] = {
     ("circuit", "cvar", "complex64", "numba"): 22,
     **{("pauli", o, "complex128", "aer"): 59 for o in OBJECTIVES},
     **{("pauli", o, "complex64", "aer"): 67 for o in OBJECTIVES},
+    **{("pauli", o, "complex128", "numba"): 34 for o in OBJECTIVES},
+    **{("pauli", o, "complex64", "numba"): 42 for o in OBJECTIVES},
 }
 
 #: local qubits per QAOA pass from PARALLEL_MIN_QUBITS qubits on (:func:`qaoa_block`)
@@ -236,14 +245,15 @@ def simulation_bytes(
     double whatever the dtype) and |ψ|² for the energy (24·2ⁿ). A circuit: Aer's complex128
     state, which a complex64 state and the probabilities overwrite (16·2ⁿ), plus |ψ|² for an
     energy on the numpy engine (8·2ⁿ). Pauli estimates: Aer's state, the complex64 copy when
-    that is the dtype, one rotated complex128 copy and |ψ|² (40·2ⁿ; 48 in complex64).
+    that is the dtype, one rotated complex128 copy and |ψ|² (40·2ⁿ; 48 in complex64). A
+    circuit or Pauli ansatz on the in-house engine: its state (S·2ⁿ), rotated in place.
     """
     size = 1 << n
     narrow = as_dtype(dtype) == np.complex64
-    if kind == "pauli":
-        return (40 + 8 * narrow) * size
     if kind != "qaoa" and _how(n, engine, kind) == "numba":
         return state_bytes(n, dtype)
+    if kind == "pauli":
+        return (40 + 8 * narrow) * size
     numpy_engine = choose_engine(engine, n) == "numpy"
     if kind != "qaoa":
         return (16 + 8 * numpy_engine) * size
@@ -279,7 +289,7 @@ def _how(n: int, engine: str | None, kind: str) -> str:
     (``engine="aer"``: a circuit the engine does not compile, :func:`circuit_engine`)."""
     if kind == "qaoa":
         return choose_engine(engine, n)
-    if kind == "circuit" and HAVE_NUMBA and engine in (None, "numba"):
+    if kind in ("circuit", "pauli") and HAVE_NUMBA and engine in (None, "numba"):
         return "numba"
     return "aer"
 
