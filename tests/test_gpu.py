@@ -1,6 +1,7 @@
 """The GPU engine (hardware/exact/gpu.py): what runs without a device here, and
 tests/gpu_cases.py in a subprocess under numba's CUDA simulator (or on a real GPU)."""
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -173,6 +174,9 @@ def test_kernels_compile_for_a_real_device_where_nvvm_is_installed():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("numba.cuda") is None, reason="this numba ships no numba.cuda"
+)
 def test_engine_matches_cpu_and_qiskit_under_the_cuda_simulator():
     out = run_cases({"NUMBA_ENABLE_CUDASIM": "1", "QBENCH_GPU_TEST_N": "5"}, timeout=600)
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
