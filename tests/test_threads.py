@@ -19,7 +19,14 @@ from qbench.runner import run_suite
 from qbench.solvers import SOLVERS
 from qbench.solvers.base import Solver
 from qbench.suite import load_suite
-from qbench.threads import aer_threads, default_budget, share, thread_budget
+from qbench.threads import (
+    PASSIVE_WAITS,
+    THREAD_VARIABLES,
+    aer_threads,
+    default_budget,
+    share,
+    thread_budget,
+)
 
 CORES = len(os.sched_getaffinity(0))
 
@@ -65,7 +72,8 @@ def test_cap_threads_refuses_a_bad_count(fresh):
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k not in ("QBENCH_THREADS",)}
+    inherited = {"QBENCH_THREADS", "NUMBA_NUM_THREADS", *THREAD_VARIABLES, *PASSIVE_WAITS}
+    environ = {k: v for k, v in os.environ.items() if k not in inherited}  # a clean child
     environ.update(env)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
