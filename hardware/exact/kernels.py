@@ -105,6 +105,34 @@ if HAVE_NUMBA:
                         p2r[j] = vr[1, 0] * yar - vi[1, 0] * yai + vr[1, 1] * y2r - vi[1, 1] * y2i
                         p2i[j] = vr[1, 0] * yai + vi[1, 0] * yar + vr[1, 1] * y2i + vi[1, 1] * y2r
 
+    @njit(cache=True, fastmath=True, inline="always")
+    def butterfly(re, im, t, u):  # pragma: no cover - compiled
+        """In place: the 2×2 complex ``u`` on buffer bit t (stride ≥ 8: the rows are sliced so
+        the loop vectorises) of a split (re, im) buffer."""
+        u00r = u[0, 0].real
+        u00i = u[0, 0].imag
+        u01r = u[0, 1].real
+        u01i = u[0, 1].imag
+        u10r = u[1, 0].real
+        u10i = u[1, 0].imag
+        u11r = u[1, 1].real
+        u11i = u[1, 1].imag
+        s = 1 << t
+        for i0 in range(0, re.size, 2 * s):
+            ar = re[i0 : i0 + s]
+            ai = im[i0 : i0 + s]
+            br = re[i0 + s : i0 + 2 * s]
+            bi = im[i0 + s : i0 + 2 * s]
+            for j in range(s):
+                xr = ar[j]
+                xi = ai[j]
+                yr = br[j]
+                yi = bi[j]
+                ar[j] = u00r * xr - u00i * xi + u01r * yr - u01i * yi
+                ai[j] = u00r * xi + u00i * xr + u01r * yi + u01i * yr
+                br[j] = u10r * xr - u10i * xi + u11r * yr - u11i * yi
+                bi[j] = u10r * xi + u10i * xr + u11r * yi + u11i * yr
+
     @njit(cache=True)
     def offsets(lbits):  # pragma: no cover - compiled
         """State offset of every buffer index of a pass (buffer bit t is qubit lbits[t])."""
@@ -290,20 +318,7 @@ if HAVE_NUMBA:
                                     _pair(bre, bim, j + 2, j + 6, u)
                                     _pair(bre, bim, j + 3, j + 7, u)
                             continue
-                        for i0 in range(0, size, 2 * s):
-                            ar = bre[i0 : i0 + s]
-                            ai = bim[i0 : i0 + s]
-                            br = bre[i0 + s : i0 + 2 * s]
-                            bi = bim[i0 + s : i0 + 2 * s]
-                            for j in range(s):
-                                xr = ar[j]
-                                xi = ai[j]
-                                yr = br[j]
-                                yi = bi[j]
-                                ar[j] = u00r * xr - u00i * xi + u01r * yr - u01i * yi
-                                ai[j] = u00r * xi + u00i * xr + u01r * yi + u01i * yr
-                                br[j] = u10r * xr - u10i * xi + u11r * yr - u11i * yi
-                                bi[j] = u10r * xi + u10i * xr + u11r * yi + u11i * yr
+                        butterfly(bre, bim, ta, mats[g])
                     elif kind == 5:  # real 2x2 (RY-type)
                         u00r = mats[g, 0, 0].real
                         u01r = mats[g, 0, 1].real
@@ -461,7 +476,7 @@ else:  # pragma: no cover - exercised only without numba
         """Stand-in for every kernel when numba is missing (the engine choice refuses earlier)."""
         raise RuntimeError("engine 'numba' requested but numba is not installed; use 'numpy'")
 
-    pass_kernel = pass_kernel_serial = offsets = local_energy = phase_kernel = (
+    pass_kernel = pass_kernel_serial = offsets = butterfly = local_energy = phase_kernel = (
         expectation_kernel
     ) = probabilities_kernel = _needs_numba
     get_num_threads = _needs_numba

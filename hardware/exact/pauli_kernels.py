@@ -15,50 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qbench.hardware.exact.kernels import HAVE_NUMBA
+from qbench.hardware.exact.kernels import HAVE_NUMBA, butterfly, offsets
 
 if HAVE_NUMBA:
     from numba import njit, prange
-
-    @njit(cache=True, fastmath=True, inline="always")
-    def _butterfly(re, im, t, u):  # pragma: no cover - compiled
-        """In place: the 2×2 complex ``u`` on buffer bit t (stride ≥ 8 in the rotation passes)
-        of a split (re, im) buffer."""
-        u00r = u[0, 0].real
-        u00i = u[0, 0].imag
-        u01r = u[0, 1].real
-        u01i = u[0, 1].imag
-        u10r = u[1, 0].real
-        u10i = u[1, 0].imag
-        u11r = u[1, 1].real
-        u11i = u[1, 1].imag
-        s = 1 << t
-        for i0 in range(0, re.size, 2 * s):
-            ar = re[i0 : i0 + s]
-            ai = im[i0 : i0 + s]
-            br = re[i0 + s : i0 + 2 * s]
-            bi = im[i0 + s : i0 + 2 * s]
-            for j in range(s):
-                xr = ar[j]
-                xi = ai[j]
-                yr = br[j]
-                yi = bi[j]
-                ar[j] = u00r * xr - u00i * xi + u01r * yr - u01i * yi
-                ai[j] = u00r * xi + u00i * xr + u01r * yi + u01i * yr
-                br[j] = u10r * xr - u10i * xi + u11r * yr - u11i * yi
-                bi[j] = u10r * xi + u10i * xr + u11r * yi + u11i * yr
-
-    @njit(cache=True, inline="always")
-    def _offsets(lbits):  # pragma: no cover - compiled
-        """State offset of every buffer index: buffer bit t is qubit lbits[t]."""
-        size = 1 << lbits.size
-        off = np.zeros(size, np.int64)
-        for t in range(lbits.size):
-            half = 1 << t
-            v = np.int64(1) << lbits[t]
-            for m in range(half):
-                off[half + m] = off[m] + v
-        return off
 
     @njit(cache=True, fastmath=True, inline="always")
     def _rotate_range(state, off, obits, gq, gm, lo, hi, re, im):  # pragma: no cover
@@ -75,7 +35,7 @@ if HAVE_NUMBA:
                 re[i] = z.real
                 im[i] = z.imag
             for r in range(gq.size):
-                _butterfly(re, im, gq[r], gm[r])
+                butterfly(re, im, gq[r], gm[r])
             for i in range(size):
                 state[base + off[i]] = complex(re[i], im[i])
 
@@ -83,7 +43,7 @@ if HAVE_NUMBA:
     def rotate_serial(state, lbits, obits, gq, gm):  # pragma: no cover - compiled
         """In place, one thread: the 1-qubit gates (gq[r] a buffer bit, i.e. qubit
         lbits[gq[r]]; gm[r] its 2×2) on the local qubits, for every outer assignment."""
-        off = _offsets(lbits)
+        off = offsets(lbits)
         re = np.empty(off.size)
         im = np.empty(off.size)
         _rotate_range(state, off, obits, gq, gm, 0, 1 << obits.size, re, im)
@@ -91,7 +51,7 @@ if HAVE_NUMBA:
     @njit(parallel=True, cache=True, fastmath=True)
     def rotate_parallel(state, lbits, obits, gq, gm, threads):  # pragma: no cover - compiled
         """:func:`rotate_serial` over ``threads`` contiguous ranges of outer assignments."""
-        off = _offsets(lbits)
+        off = offsets(lbits)
         n_outer = 1 << obits.size
         nth = max(1, min(threads, n_outer))
         for th in prange(nth):
