@@ -36,19 +36,21 @@ if HAVE_NUMBA:
     def _quad(bre, bim, size, ta, tb, u, v, rx):  # pragma: no cover - compiled
         """2×2 gates u on buffer bit ta and v on bit tb (both strides >= 8) in one sweep: each
         quad of amplitudes is loaded once, both butterflies applied in registers, stored once.
-        ``rx``: both are RX-type ([[c, −is], [−is, c]]), half the multiplications."""
+        ``rx``: both are RX-type ([[c, −is], [−is, c]]), half the multiplications. The
+        coefficients are read into scalars first: loads from ``u``/``v`` inside the loop could
+        alias the stores, which would keep LLVM from vectorising it."""
         sa = 1 << ta
         sb = 1 << tb
         s_lo = min(sa, sb)
         s_hi = max(sa, sb)
-        ur = u.real
-        ui = u.imag
-        vr = v.real
-        vi = v.imag
-        cu = ur[0, 0]
-        su = -ui[0, 1]
-        cv = vr[0, 0]
-        sv = -vi[0, 1]
+        a00r, a00i, a01r, a01i = u[0, 0].real, u[0, 0].imag, u[0, 1].real, u[0, 1].imag
+        a10r, a10i, a11r, a11i = u[1, 0].real, u[1, 0].imag, u[1, 1].real, u[1, 1].imag
+        b00r, b00i, b01r, b01i = v[0, 0].real, v[0, 0].imag, v[0, 1].real, v[0, 1].imag
+        b10r, b10i, b11r, b11i = v[1, 0].real, v[1, 0].imag, v[1, 1].real, v[1, 1].imag
+        cu = a00r
+        su = -a01i
+        cv = b00r
+        sv = -b01i
         for i0 in range(0, size, 2 * s_hi):
             for k0 in range(i0, i0 + s_hi, 2 * s_lo):
                 p0r = bre[k0 : k0 + s_lo]
@@ -88,22 +90,22 @@ if HAVE_NUMBA:
                         p2r[j] = cv * y2r + sv * yai
                         p2i[j] = cv * y2i - sv * yar
                     else:
-                        y0r = ur[0, 0] * x0r - ui[0, 0] * x0i + ur[0, 1] * xar - ui[0, 1] * xai
-                        y0i = ur[0, 0] * x0i + ui[0, 0] * x0r + ur[0, 1] * xai + ui[0, 1] * xar
-                        yar = ur[1, 0] * x0r - ui[1, 0] * x0i + ur[1, 1] * xar - ui[1, 1] * xai
-                        yai = ur[1, 0] * x0i + ui[1, 0] * x0r + ur[1, 1] * xai + ui[1, 1] * xar
-                        ybr = ur[0, 0] * xbr - ui[0, 0] * xbi + ur[0, 1] * x2r - ui[0, 1] * x2i
-                        ybi = ur[0, 0] * xbi + ui[0, 0] * xbr + ur[0, 1] * x2i + ui[0, 1] * x2r
-                        y2r = ur[1, 0] * xbr - ui[1, 0] * xbi + ur[1, 1] * x2r - ui[1, 1] * x2i
-                        y2i = ur[1, 0] * xbi + ui[1, 0] * xbr + ur[1, 1] * x2i + ui[1, 1] * x2r
-                        p0r[j] = vr[0, 0] * y0r - vi[0, 0] * y0i + vr[0, 1] * ybr - vi[0, 1] * ybi
-                        p0i[j] = vr[0, 0] * y0i + vi[0, 0] * y0r + vr[0, 1] * ybi + vi[0, 1] * ybr
-                        pbr[j] = vr[1, 0] * y0r - vi[1, 0] * y0i + vr[1, 1] * ybr - vi[1, 1] * ybi
-                        pbi[j] = vr[1, 0] * y0i + vi[1, 0] * y0r + vr[1, 1] * ybi + vi[1, 1] * ybr
-                        par[j] = vr[0, 0] * yar - vi[0, 0] * yai + vr[0, 1] * y2r - vi[0, 1] * y2i
-                        pai[j] = vr[0, 0] * yai + vi[0, 0] * yar + vr[0, 1] * y2i + vi[0, 1] * y2r
-                        p2r[j] = vr[1, 0] * yar - vi[1, 0] * yai + vr[1, 1] * y2r - vi[1, 1] * y2i
-                        p2i[j] = vr[1, 0] * yai + vi[1, 0] * yar + vr[1, 1] * y2i + vi[1, 1] * y2r
+                        y0r = a00r * x0r - a00i * x0i + a01r * xar - a01i * xai
+                        y0i = a00r * x0i + a00i * x0r + a01r * xai + a01i * xar
+                        yar = a10r * x0r - a10i * x0i + a11r * xar - a11i * xai
+                        yai = a10r * x0i + a10i * x0r + a11r * xai + a11i * xar
+                        ybr = a00r * xbr - a00i * xbi + a01r * x2r - a01i * x2i
+                        ybi = a00r * xbi + a00i * xbr + a01r * x2i + a01i * x2r
+                        y2r = a10r * xbr - a10i * xbi + a11r * x2r - a11i * x2i
+                        y2i = a10r * xbi + a10i * xbr + a11r * x2i + a11i * x2r
+                        p0r[j] = b00r * y0r - b00i * y0i + b01r * ybr - b01i * ybi
+                        p0i[j] = b00r * y0i + b00i * y0r + b01r * ybi + b01i * ybr
+                        pbr[j] = b10r * y0r - b10i * y0i + b11r * ybr - b11i * ybi
+                        pbi[j] = b10r * y0i + b10i * y0r + b11r * ybi + b11i * ybr
+                        par[j] = b00r * yar - b00i * yai + b01r * y2r - b01i * y2i
+                        pai[j] = b00r * yai + b00i * yar + b01r * y2i + b01i * y2r
+                        p2r[j] = b10r * yar - b10i * yai + b11r * y2r - b11i * y2i
+                        p2i[j] = b10r * yai + b10i * yar + b11r * y2i + b11i * y2r
 
     @njit(cache=True, fastmath=True, inline="always")
     def butterfly(re, im, t, u):  # pragma: no cover - compiled
