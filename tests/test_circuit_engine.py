@@ -136,3 +136,84 @@ def test_parameter_free_circuits():
     qc = efficient_su2(4, reps=1).assign_parameters(np.linspace(0.1, 1.6, 16))
     ref = Statevector(qc).data
     assert np.abs(ours(qc, np.zeros(0)) - ref).max() < 1e-12
+
+
+def _random_pass(n: int, seed: int):
+    """A one-pass gate list on n qubits: 1-qubit gates, then a run of CX/CZ, then more."""
+    from qbench.hardware.exact.schedule import CX, CZ, ONE_Q, REAL, make_pass
+
+    rng = np.random.default_rng(seed)
+
+    def unitary():
+        q, _ = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))
+        return q
+
+    gates = [(ONE_Q, (q,), unitary()) for q in rng.permutation(n)]
+    for _ in range(7):
+        a, b = rng.choice(n, 2, replace=False)
+        gates.append((CX if rng.random() < 0.6 else CZ, (int(a), int(b)), np.zeros((2, 2))))
+    gates += [(REAL, (q,), np.array([[0.6, -0.8], [0.8, 0.6]])) for q in rng.permutation(n)]
+    return make_pass(n, set(range(n)), gates, n)
+
+
+def test_folded_permutations_and_pair_order_keep_the_state():
+    """A run of CX/CZ folded into one signed permutation, and a 1-qubit run reordered for
+    pairing, give the state of the gates one by one."""
+    from qbench.hardware.exact.schedule import PERM, fold_permutations, pair_order, run_pass
+
+    n = 9
+    rng = np.random.default_rng(4)
+    start = rng.normal(size=1 << n) + 1j * rng.normal(size=1 << n)
+    for seed in range(3):
+        plain, folded = _random_pass(n, seed), _random_pass(n, seed)
+        keep = fold_permutations(folded)
+        assert PERM in folded.kinds and folded.kinds.size == plain.kinds.size - 6
+        assert folded.perm.shape == (1, 1 << n) and (folded.perm < 0).any() == (
+            4 in plain.kinds  # a CZ negates some amplitudes
+        )
+        order = pair_order(folded)
+        assert [folded.qa[k] for k in range(n)] == sorted(plain.qa[:n], reverse=True)
+        assert len(order) == len(keep)
+        a, b = start.copy(), start.copy()
+        run_pass(a, plain, threads=1)
+        run_pass(b, folded, threads=1)
+        assert np.abs(a - b).max() < 1e-13
+
+
+def test_compiled_layers_fold_into_the_initial_state_and_one_permutation():
+    """A qubit's first 1-qubit op is written into the initial product state, and a CX ring is
+    one permutation: real_amplitudes reps 1 is a single pass of one PERM and one RY layer."""
+    from qbench.hardware.exact.schedule import PERM, REAL
+
+    qc = real_amplitudes(6, reps=1, entanglement="circular")
+    compiled = compile_circuit(qc, 13)
+    (ps,) = compiled.passes
+    assert list(ps.kinds) == [PERM] + [REAL] * 6
+    assert (compiled.init_rows >= 0).all()
+    x = np.random.default_rng(5).uniform(-np.pi, np.pi, qc.num_parameters)
+    ref = Statevector(qc.assign_parameters(x)).data
+    assert np.abs(run_circuit(compiled, x, np.dtype(complex))[0] - ref).max() < 1e-12
+    layer = real_amplitudes(5, reps=0)  # one RY layer: the initial state alone, no gates
+    compiled = compile_circuit(layer, 13)
+    assert sum(p.kinds.size for p in compiled.passes) == 0
+    x = np.linspace(-1, 1, 5)
+    ref = Statevector(layer.assign_parameters(x)).data
+    assert np.abs(run_circuit(compiled, x, np.dtype(complex))[0] - ref).max() < 1e-12
+
+
+def test_one_pass_below_twenty_qubits_and_the_model_holds_its_buffers():
+    """Below PARALLEL_MIN_QUBITS a circuit is one pass over the whole state; the memory model
+    adds its buffers and tables (64 bytes per amplitude) there and nothing from 20 qubits on."""
+    from qbench.hardware.exact.engine import (
+        ONE_PASS_BYTES_PER_AMPLITUDE,
+        PARALLEL_MIN_QUBITS,
+        compiled_circuit,
+        required_bytes,
+    )
+
+    ansatz = CircuitAnsatz(qubo=None, qc=real_amplitudes(14, reps=2, entanglement="circular"))
+    compiled = compiled_circuit(ansatz)
+    assert len(compiled.passes) == 1 and compiled.passes[0].lbits.size == 14
+    for n in (14, PARALLEL_MIN_QUBITS):
+        extra = required_bytes(n, kind="circuit") - required_bytes(n, kind="qaoa")
+        assert extra == (ONE_PASS_BYTES_PER_AMPLITUDE << n if n < PARALLEL_MIN_QUBITS else 0)

@@ -12,13 +12,24 @@ resets, other two-qubit gates without a definition, non-affine angles) is not co
 from __future__ import annotations
 
 import cmath
+import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from qbench.hardware.exact.kernels import HAVE_NUMBA
-from qbench.hardware.exact.schedule import CX, CZ, ONE_Q, REAL, Pass, run_pass, schedule_seq
+from qbench.hardware.exact.schedule import (
+    CX,
+    CZ,
+    ONE_Q,
+    REAL,
+    Pass,
+    fold_permutations,
+    pair_order,
+    run_pass,
+    schedule_seq,
+)
 
 #: elementary 1-qubit gate codes of :func:`fuse`: a constant matrix, then the rotations
 _CONST, _RX, _RY, _RZ, _P, _U = 0, 1, 2, 3, 4, 5
@@ -53,6 +64,9 @@ class CompiledCircuit:
     passes: list[Pass]
     slots: list[np.ndarray]
     n_two_qubit: int
+    #: per qubit, the op row of its first gate when that is a 1-qubit op (−1: none), which the
+    #: first pass applies to |0⟩ while writing the product state
+    init_rows: np.ndarray
 
 
 def _affine(value, index: dict) -> tuple[int, float, float]:
@@ -101,6 +115,38 @@ def _flatten(qc, qubits: tuple[int, ...], index: dict, out: list, phase: list) -
         _flatten(definition, qs, index, out, phase)
 
 
+def _layered(ops: list[tuple]) -> list[tuple]:
+    """The ops reordered, each still after every earlier op on its qubits: all ready 1-qubit
+    ops, then every two-qubit gate that is or becomes ready, alternately. A layer of CX/CZ then
+    sits in one run that :func:`~.schedule.fold_permutations` turns into one gather, and the
+    1-qubit ops between sit together, in pairs of one sweep each."""
+    last: dict[int, int] = {}
+    waiting = [0] * len(ops)
+    children: list[list[int]] = [[] for _ in ops]
+    for i, (_, qs, _) in enumerate(ops):
+        for p in {last[q] for q in qs if q in last}:
+            children[p].append(i)
+            waiting[i] += 1
+        for q in qs:
+            last[q] = i
+    ready = {True: [], False: []}  # two-qubit?
+    for i, op in enumerate(ops):
+        if not waiting[i]:
+            heapq.heappush(ready[len(op[1]) == 2], i)
+    out: list[tuple] = []
+    two = False
+    while ready[True] or ready[False]:
+        while ready[two]:
+            i = heapq.heappop(ready[two])
+            out.append(ops[i])
+            for c in children[i]:
+                waiting[c] -= 1
+                if not waiting[c]:
+                    heapq.heappush(ready[len(ops[c][1]) == 2], c)
+        two = not two
+    return out
+
+
 def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
     """The circuit compiled for the engine, or None when it uses anything the engine lacks."""
     if not HAVE_NUMBA:
@@ -133,6 +179,7 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
             pending[qs[0]].append((name, angles, mat))
     for q in range(n):
         flush(q)
+    ops = _layered(ops)
     start, code, idx, a, b, const = [0], [], [], [], [], [np.eye(2, dtype=complex)]
     for kind, _, elems in ops:
         for name, angles, mat in elems:
@@ -147,12 +194,27 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
             start.append(len(code))
     one_q = [k for k, op in enumerate(ops) if op[0] in (ONE_Q, REAL)]
     row = {k: r for r, k in enumerate(one_q)}
+    # a qubit's first op, when 1-qubit, acts on |0⟩: it goes into the product state the first
+    # pass writes (its matrix's first column) instead of a sweep over the state
+    init_rows = np.full(n, -1, dtype=np.int64)
+    seen: set[int] = set()
+    firsts: set[int] = set()
+    for k, (kind, qs, _) in enumerate(ops):
+        if kind in (ONE_Q, REAL) and qs[0] not in seen:
+            init_rows[qs[0]] = row[k]
+            firsts.add(k)
+        seen.update(qs)
+    kept = [k for k in range(len(ops)) if k not in firsts]
     placeholder = np.zeros((2, 2), dtype=complex)
-    passes = schedule_seq(n, [(kind, qs, placeholder) for kind, qs, _ in ops], block_bits)
+    sequence = [(ops[k][0], ops[k][1], placeholder) for k in kept]
+    passes = schedule_seq(n, sequence, block_bits)
+    passes = [ps for ps in passes if ps.kinds.size] or passes[:1]  # the first writes the init
     slots, at = [], 0
     for ps in passes:
         m = ps.kinds.size
-        slots.append(np.array([row.get(k, -1) for k in range(at, at + m)], dtype=np.int64))
+        keep = fold_permutations(ps)
+        keep = [keep[k] for k in pair_order(ps)]
+        slots.append(np.array([row.get(kept[at + k], -1) for k in keep], dtype=np.int64))
         at += m
     ph = np.array(phase, dtype=float).reshape(-1, 3)
     return CompiledCircuit(
@@ -168,6 +230,7 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
         passes=passes,
         slots=slots,
         n_two_qubit=len(ops) - len(one_q),
+        init_rows=init_rows,
     )
 
 
@@ -240,7 +303,9 @@ def run_circuit(
     angle = float(np.sum(b)) + sum(a[k] * params[i] for k, i in enumerate(idx) if i >= 0)
     amps = np.zeros((compiled.n, 2), dtype=complex)
     amps[:, 0] = 1.0
-    amps[0, 0] = cmath.exp(1j * angle)
+    first = compiled.init_rows >= 0
+    amps[first] = mats[compiled.init_rows[first], :, 0]
+    amps[0] *= cmath.exp(1j * angle)
     state = np.empty(1 << compiled.n, dtype=dtype)
     value = 0.0
     last = len(compiled.passes) - 1

@@ -33,10 +33,11 @@ if HAVE_NUMBA:
         bim[k] = u[4] * xi + u[5] * xr + u[6] * yi + u[7] * yr
 
     @njit(cache=True, fastmath=True)
-    def _quad(bre, bim, size, ta, tb, u, v, rx):  # pragma: no cover - compiled
+    def _quad(bre, bim, size, ta, tb, u, v, mode):  # pragma: no cover - compiled
         """2×2 gates u on buffer bit ta and v on bit tb (both strides >= 8) in one sweep: each
         quad of amplitudes is loaded once, both butterflies applied in registers, stored once.
-        ``rx``: both are RX-type ([[c, −is], [−is, c]]), half the multiplications. The
+        ``mode`` 1: both are RX-type ([[c, −is], [−is, c]]), 2: both real (RY-type), each half
+        the multiplications of the general 0. The
         coefficients are read into scalars first: loads from ``u``/``v`` inside the loop could
         alias the stores, which would keep LLVM from vectorising it."""
         sa = 1 << ta
@@ -70,7 +71,24 @@ if HAVE_NUMBA:
                     xbi = pbi[j]
                     x2r = p2r[j]
                     x2i = p2i[j]
-                    if rx:
+                    if mode == 2:
+                        y0r = a00r * x0r + a01r * xar
+                        y0i = a00r * x0i + a01r * xai
+                        yar = a10r * x0r + a11r * xar
+                        yai = a10r * x0i + a11r * xai
+                        ybr = a00r * xbr + a01r * x2r
+                        ybi = a00r * xbi + a01r * x2i
+                        y2r = a10r * xbr + a11r * x2r
+                        y2i = a10r * xbi + a11r * x2i
+                        p0r[j] = b00r * y0r + b01r * ybr
+                        p0i[j] = b00r * y0i + b01r * ybi
+                        pbr[j] = b10r * y0r + b11r * ybr
+                        pbi[j] = b10r * y0i + b11r * ybi
+                        par[j] = b00r * yar + b01r * y2r
+                        pai[j] = b00r * yai + b01r * y2i
+                        p2r[j] = b10r * yar + b11r * y2r
+                        p2i[j] = b10r * yai + b11r * y2i
+                    elif mode == 1:
                         # u on bit a: pairs (0, a) and (b, ab)
                         y0r = cu * x0r + su * xai
                         y0i = cu * x0i - su * xar
@@ -189,32 +207,40 @@ if HAVE_NUMBA:
         off,
         el,
         ex_local,
+        perm,
+        work,
+        table,
     ):
         """One blocked pass: [init | gather] → [phase] → gates → [energy] → [scatter].
 
         The buffer is split into real and imaginary float64 arrays so the butterflies vectorise.
         ``off`` (:func:`offsets`), ``el`` and ``ex_local`` (:func:`local_energy` of the phase's
-        and the energy's QUBO) depend on the pass alone, so callers compute them once.
+        and the energy's QUBO) depend on the pass alone, so callers compute them once. Gate kind
+        6 is a signed permutation of the buffer (row ``qa[g]`` of ``perm``: a run of CX/CZ gates
+        folded into one gather, see :func:`~.schedule.fold_permutations`).
+        ``work`` (4·threads rows of ≥ 2^L) holds each thread's buffer and spare pair, ``table``
+        (2 rows) the phase's local factors (:func:`~.schedule.workspace`): allocating them
+        per call would fault in fresh pages each time (from 256 KiB on, malloc maps them anew:
+        9-14 ns per element, more than the pass itself).
         """
         nl = lbits.size
         nh = obits.size
         size = 1 << nl
         n_outer = 1 << nh
-        tre = np.ones(size)
-        tim = np.zeros(size)
+        tre = table[0, :size]  # the phase's local factors, shared by the threads (read-only)
+        tim = table[1, :size]
         if do_phase:
             for i in range(size):
                 a = -gamma * el[i]
                 tre[i] = math.cos(a)
                 tim[i] = math.sin(a)
-        nth = max(1, min(threads, n_outer))
+        nth = max(1, min(threads, n_outer, work.shape[0] // 4))
         partial = np.zeros(nth)
         for th in prange(nth):
-            bre = np.empty(size)
-            bim = np.empty(size)
-            dsize = size if do_phase or do_exp else 1  # the phase and energy work rows
-            dre = np.empty(dsize)
-            dim = np.empty(dsize)
+            bre = work[4 * th, :size]
+            bim = work[4 * th + 1, :size]
+            cre = work[4 * th + 2, :size]  # the spare pair: permutations' target, phase and
+            cim = work[4 * th + 3, :size]  # energy rows
             setbits = np.empty(max(nh, 1), np.int64)
             acc = 0.0
             for o in range(th * n_outer // nth, (th + 1) * n_outer // nth):
@@ -255,8 +281,8 @@ if HAVE_NUMBA:
                         for k2 in range(k + 1, ns):
                             ch += ph_q[j, setbits[k2]]
                     a = -gamma * ch
-                    dre[0] = math.cos(a)
-                    dim[0] = math.sin(a)
+                    cre[0] = math.cos(a)
+                    cim[0] = math.sin(a)
                     for t in range(nl):
                         i = lbits[t]
                         w = 0.0
@@ -267,11 +293,11 @@ if HAVE_NUMBA:
                         fi = math.sin(a)
                         half = 1 << t
                         for m in range(half):
-                            dre[half + m] = dre[m] * fr - dim[m] * fi
-                            dim[half + m] = dre[m] * fi + dim[m] * fr
+                            cre[half + m] = cre[m] * fr - cim[m] * fi
+                            cim[half + m] = cre[m] * fi + cim[m] * fr
                     for i in range(size):
-                        pr = tre[i] * dre[i] - tim[i] * dim[i]
-                        pi = tre[i] * dim[i] + tim[i] * dre[i]
+                        pr = tre[i] * cre[i] - tim[i] * cim[i]
+                        pi = tre[i] * cim[i] + tim[i] * cre[i]
                         xr = bre[i]
                         xi = bim[i]
                         bre[i] = xr * pr - xi * pi
@@ -290,8 +316,12 @@ if HAVE_NUMBA:
                         and qa[g + 1] != ta
                         and min(ta, qa[g + 1]) >= SHORT_BITS
                     ):  # two 1-qubit gates in one sweep over the buffer (radix 4)
-                        both_rx = kind == 2 and kinds[g + 1] == 2
-                        _quad(bre, bim, size, ta, qa[g + 1], mats[g], mats[g + 1], both_rx)
+                        mode = 0
+                        if kind == 2 and kinds[g + 1] == 2:
+                            mode = 1
+                        elif kind == 5 and kinds[g + 1] == 5:
+                            mode = 2
+                        _quad(bre, bim, size, ta, qa[g + 1], mats[g], mats[g + 1], mode)
                         skip = True
                         continue
                     if kind == 0:  # general 2x2
@@ -371,6 +401,17 @@ if HAVE_NUMBA:
                                 ai[j] = c * xi - sn * yr
                                 br[j] = c * yr + sn * xi
                                 bi[j] = c * yi - sn * xr
+                    elif kind == 6:  # signed permutation: gather into the second buffer
+                        src = perm[ta]
+                        for i in range(size):
+                            j = src[i]  # ~j: the amplitude negated
+                            neg = j >> 31  # -1 when negated, else 0
+                            j ^= neg
+                            sg = 1.0 + 2.0 * neg
+                            cre[i] = sg * bre[j]
+                            cim[i] = sg * bim[j]
+                        bre, cre = cre, bre
+                        bim, cim = cim, bim
                     elif kind == 3 or kind == 4:  # CX (control ta, target tb) or CZ
                         sa = 1 << ta
                         sb = 1 << qb[g]
@@ -426,7 +467,7 @@ if HAVE_NUMBA:
                         ch += ex_h[j]
                         for k2 in range(k + 1, ns):
                             ch += ex_q[j, setbits[k2]]
-                    dre[0] = ch
+                    cre[0] = ch
                     for t in range(nl):
                         i = lbits[t]
                         w = 0.0
@@ -434,9 +475,9 @@ if HAVE_NUMBA:
                             w += ex_q[i, setbits[k]]
                         half = 1 << t
                         for m in range(half):
-                            dre[half + m] = dre[m] + w
+                            cre[half + m] = cre[m] + w
                     for i in range(size):
-                        acc += (bre[i] * bre[i] + bim[i] * bim[i]) * (ex_local[i] + dre[i])
+                        acc += (bre[i] * bre[i] + bim[i] * bim[i]) * (ex_local[i] + cre[i])
                 if store:
                     for i in range(size):
                         state[base + off[i]] = complex(bre[i], bim[i])

@@ -4,6 +4,7 @@ it applies (commuting 1-qubit layers, ordered XY sequences), and running one pas
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,8 +23,12 @@ BLOCK_BITS = 13
 CHUNK_BITS = 3
 
 #: gate kinds of :func:`pass_kernel`: general 2x2, XY Givens rotation, RX-type 2x2, CX
-#: (control, target), CZ, real 2x2 (RY-type: half the multiplications of a general one)
-ONE_Q, XY, RX, CX, CZ, REAL = 0, 1, 2, 3, 4, 5
+#: (control, target), CZ, real 2x2 (RY-type: half the multiplications of a general one), a
+#: signed permutation of the buffer (a folded run of CX/CZ, :func:`fold_permutations`)
+ONE_Q, XY, RX, CX, CZ, REAL, PERM = 0, 1, 2, 3, 4, 5, 6
+
+
+_NO_PERM, _NO_TABLE = np.zeros((1, 1), np.int32), np.zeros((2, 1))
 
 
 @dataclass
@@ -40,6 +45,9 @@ class Pass:
     off: np.ndarray | None = None
     #: local energy tables of the QUBOs this pass has phased or measured: id → (h, Qs, table)
     tables: dict = field(default_factory=dict)
+    #: the signed permutations of its PERM gates, one row each: the buffer index each amplitude
+    #: comes from (int32; ~j where it is negated)
+    perm: np.ndarray = field(default_factory=lambda: _NO_PERM)
 
     def local_table(self, h: np.ndarray, qs: np.ndarray) -> np.ndarray:
         """:func:`local_energy` of (h, Qs) on this pass's local qubits, computed once per QUBO."""
@@ -138,6 +146,75 @@ def schedule_seq(n: int, gates: list, block: int) -> list[Pass]:
     return passes
 
 
+#: the shortest run of CX/CZ gates worth one permutation gather (each alone sweeps half the
+#: buffer at ~0.3 ns per amplitude, the gather costs about two of them)
+MIN_FOLD = 3
+
+
+def fold_permutations(ps: Pass, min_run: int = MIN_FOLD) -> list[int]:
+    """Fold every run of at least ``min_run`` consecutive CX/CZ gates of ``ps`` into one PERM
+    gate: the run maps buffer amplitudes by a signed permutation, applied as one gather into a
+    second buffer instead of one sweep per gate. Returns, for each gate left, the index of the
+    gate it came from (a PERM gate: the run's first)."""
+    size = 1 << ps.lbits.size
+    keep: list[int] = []
+    perms = []
+    kinds, qa, qb = [], [], []
+    g, m = 0, ps.kinds.size
+    while g < m:
+        end = g
+        while end < m and ps.kinds[end] in (CX, CZ):
+            end += 1
+        if end - g >= min_run:
+            x = np.arange(size, dtype=np.int64)
+            src, sgn = x.copy(), np.ones(size)
+            for k in range(g, end):
+                a, b = int(ps.qa[k]), int(ps.qb[k])
+                if ps.kinds[k] == CX:  # v'[x] = v[x ^ (x_a << b)]
+                    partner = x ^ (((x >> a) & 1) << b)
+                    src, sgn = src[partner], sgn[partner]
+                else:  # CZ: −1 where both bits are set
+                    sgn = np.where((x >> a) & (x >> b) & 1, -sgn, sgn)
+            kinds.append(PERM)
+            qa.append(len(perms))
+            qb.append(0)
+            perms.append(np.where(sgn < 0, ~src, src))
+            keep.append(g)
+            g = end
+            continue
+        kinds.append(int(ps.kinds[g]))
+        qa.append(int(ps.qa[g]))
+        qb.append(int(ps.qb[g]))
+        keep.append(g)
+        g += 1
+    if perms:
+        ps.kinds = np.array(kinds, dtype=np.int64)
+        ps.qa = np.array(qa, dtype=np.int64)
+        ps.qb = np.array(qb, dtype=np.int64)
+        ps.mats = ps.mats[keep]
+        ps.perm = np.array(perms, dtype=np.int32)
+    return keep
+
+
+def pair_order(ps: Pass) -> list[int]:
+    """Reorder each run of consecutive 1-qubit gates on distinct qubits (they commute) from the
+    highest buffer bit down, so the kernel pairs the vectorised ones (bits >= CHUNK_BITS) into
+    one sweep each and the few below come last. Returns the old index of each gate."""
+    order: list[int] = []
+    g, m = 0, ps.kinds.size
+    while g < m:
+        end = g
+        while end < m and ps.kinds[end] in (ONE_Q, RX, REAL):
+            end += 1
+        run = list(range(g, end))
+        if len({int(ps.qa[k]) for k in run}) == len(run):
+            run.sort(key=lambda k: -int(ps.qa[k]))
+        order.extend(run or [g])
+        g = max(end, g + 1)
+    ps.kinds, ps.qa, ps.qb, ps.mats = ps.kinds[order], ps.qa[order], ps.qb[order], ps.mats[order]
+    return order
+
+
 def xy_gate(a: int, b: int, beta: float) -> tuple:
     """The gate tuple (kind, qubits, matrix) of ``exp(-iβ(X_aX_b + Y_aY_b)/2)`` for a pass."""
     mat = np.array([[math.cos(beta), -1j * math.sin(beta)], [0, 0]])
@@ -152,6 +229,23 @@ def xy_passes(n: int, gates: list, block: int) -> list[Pass]:
 
 #: stand-ins for the kernel's unused arguments (never written)
 _ZERO_H, _ZERO_Q, _NO_AMPS = np.zeros(1), np.zeros((1, 1)), np.zeros((1, 2), np.complex128)
+
+
+_WORK = threading.local()
+
+
+def workspace(size: int, threads: int, phase: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The pass kernel's buffers on ``size`` amplitudes: ``work``, 4 rows per thread (its
+    buffer and spare pair, re and im), and ``table``, 2 rows (the phase's local factors; one
+    element wide without a ``phase``). Both are views of one array per calling thread, kept and
+    grown to the largest request: (4·threads + 2 with a phase)·8 bytes per amplitude."""
+    rows = 4 * threads + (2 if phase else 0)
+    flat = getattr(_WORK, "flat", None)
+    if flat is None or flat.size < rows * size:
+        flat = _WORK.flat = np.empty(rows * size)
+    work = flat[: 4 * threads * size].reshape(4 * threads, size)
+    table = flat[4 * threads * size : rows * size].reshape(2, size) if phase else _NO_TABLE
+    return work, table
 
 
 def run_pass(
@@ -175,6 +269,7 @@ def run_pass(
         ps.off = offsets(ps.lbits)
     threads = threads or get_num_threads()
     kernel = pass_kernel_serial if threads == 1 else pass_kernel
+    work, table = workspace(1 << ps.lbits.size, threads, phase is not None)
     return kernel(
         state,
         ps.lbits,
@@ -197,4 +292,7 @@ def run_pass(
         ps.off,
         ps.local_table(ph_h, ph_q) if phase is not None else _ZERO_H,
         ps.local_table(ex_h, ex_q) if energy is not None else _ZERO_H,
+        ps.perm,
+        work,
+        table,
     )
