@@ -22,9 +22,11 @@ from qbench.hardware.exact.kernels import HAVE_NUMBA
 from qbench.hardware.exact.schedule import (
     CX,
     CZ,
+    DIAG,
     ONE_Q,
     REAL,
     Pass,
+    fold_diagonals,
     fold_permutations,
     pair_order,
     run_pass,
@@ -64,8 +66,8 @@ class CompiledCircuit:
     passes: list[Pass]
     slots: list[np.ndarray]
     n_two_qubit: int
-    #: per qubit, the op row of its first gate when that is a 1-qubit op (−1: none), which the
-    #: first pass applies to |0⟩ while writing the product state
+    #: per qubit, the op rows (in order; −1: none) of its 1-qubit ops before its first two-qubit
+    #: gate, which the first pass applies to |0⟩ while writing the product state
     init_rows: np.ndarray
 
 
@@ -113,6 +115,18 @@ def _flatten(qc, qubits: tuple[int, ...], index: dict, out: list, phase: list) -
         if definition is None:
             raise NotCompiled(f"gate '{name}' on {len(qs)} qubits has no definition")
         _flatten(definition, qs, index, out, phase)
+
+
+def _diagonal(elem: tuple) -> bool:
+    """An elementary 1-qubit gate (name, angles, matrix) that is diagonal."""
+    name, _, mat = elem
+    return name in ("rz", "p", "u1") or (mat is not None and not mat[0, 1] and not mat[1, 0])
+
+
+def _real(elem: tuple) -> bool:
+    """An elementary 1-qubit gate with a real matrix."""
+    name, _, mat = elem
+    return name == "ry" or (mat is not None and not mat.imag.any())
 
 
 def _layered(ops: list[tuple]) -> list[tuple]:
@@ -163,12 +177,24 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
     ops: list[tuple] = []  # (kind, qubits, elementary gates)
 
     def flush(q: int) -> None:
-        if pending[q]:
-            real = all(
-                e[0] == "ry" or (e[2] is not None and not e[2].imag.any()) for e in pending[q]
-            )
-            ops.append((REAL if real else ONE_Q, (q,), pending[q]))
-            pending[q] = []
+        """Queue qubit q's pending 1-qubit gates as ops: [diagonal] real [diagonal] when they
+        have that form (RY·RZ layers: the diagonals then gather into few sweeps and the real
+        part runs at half the cost), else one general op."""
+        elems = pending[q]
+        if not elems:
+            return
+        pending[q] = []
+        lo, hi = 0, len(elems)
+        while lo < hi and _diagonal(elems[lo]):
+            lo += 1
+        while hi > lo and _diagonal(elems[hi - 1]):
+            hi -= 1
+        if not all(_real(e) for e in elems[lo:hi]):
+            ops.append((ONE_Q, (q,), elems))
+            return
+        for kind, part in ((DIAG, elems[:lo]), (REAL, elems[lo:hi]), (DIAG, elems[hi:])):
+            if part:
+                ops.append((kind, (q,), part))
 
     for name, qs, angles, mat in gates:
         if name in _TWO_QUBIT:
@@ -190,31 +216,36 @@ def compile_circuit(qc, block_bits: int) -> CompiledCircuit | None:
             b.append([t[2] if name != "const" else len(const) for t in triples])
             if name == "const":
                 const.append(mat)
-        if kind in (ONE_Q, REAL):
+        if kind in (ONE_Q, REAL, DIAG):
             start.append(len(code))
-    one_q = [k for k, op in enumerate(ops) if op[0] in (ONE_Q, REAL)]
+    one_q = [k for k, op in enumerate(ops) if op[0] in (ONE_Q, REAL, DIAG)]
     row = {k: r for r, k in enumerate(one_q)}
-    # a qubit's first op, when 1-qubit, acts on |0⟩: it goes into the product state the first
-    # pass writes (its matrix's first column) instead of a sweep over the state
-    init_rows = np.full(n, -1, dtype=np.int64)
-    seen: set[int] = set()
+    # a qubit's 1-qubit ops before its first two-qubit gate act on |0⟩: they go into the
+    # product state the first pass writes instead of sweeps over the state
+    init_rows = np.full((n, 3), -1, dtype=np.int64)  # at most [diagonal] real [diagonal]
+    entangled: set[int] = set()
     firsts: set[int] = set()
     for k, (kind, qs, _) in enumerate(ops):
-        if kind in (ONE_Q, REAL) and qs[0] not in seen:
-            init_rows[qs[0]] = row[k]
+        if kind in (ONE_Q, REAL, DIAG) and qs[0] not in entangled:
+            slot = int(np.argmax(init_rows[qs[0]] < 0))
+            init_rows[qs[0], slot] = row[k]
             firsts.add(k)
-        seen.update(qs)
+        elif kind not in (ONE_Q, REAL, DIAG):
+            entangled.update(qs)
     kept = [k for k in range(len(ops)) if k not in firsts]
     placeholder = np.zeros((2, 2), dtype=complex)
     sequence = [(ops[k][0], ops[k][1], placeholder) for k in kept]
     passes = schedule_seq(n, sequence, block_bits)
     passes = [ps for ps in passes if ps.kinds.size] or passes[:1]  # the first writes the init
     slots, at = [], 0
-    for ps in passes:
+    for j, ps in enumerate(passes):
         m = ps.kinds.size
-        keep = fold_permutations(ps)
+        rows = [row.get(kept[at + k], -1) for k in range(m)]
+        keep = fold_diagonals(ps, rows, last=j == len(passes) - 1)
+        keep = [keep[k] for k in fold_permutations(ps)]
         keep = [keep[k] for k in pair_order(ps)]
-        slots.append(np.array([row.get(kept[at + k], -1) for k in keep], dtype=np.int64))
+        slot = [-1 if kd == DIAG else rows[k] for k, kd in zip(keep, ps.kinds)]
+        slots.append(np.array(slot, dtype=np.int64))
         at += m
     ph = np.array(phase, dtype=float).reshape(-1, 3)
     return CompiledCircuit(
@@ -278,6 +309,42 @@ if HAVE_NUMBA:
             out[k, 0, 0], out[k, 0, 1], out[k, 1, 0], out[k, 1, 1] = m00, m01, m10, m11
         return out
 
+    @njit(cache=True)
+    def _initial(params, mats, init_rows, ph_idx, ph_a, ph_b):  # pragma: no cover - compiled
+        """Per-qubit amplitudes of the product state the first pass writes: each qubit's ops
+        before its first two-qubit gate applied to |0⟩, the global phase on qubit 0."""
+        n = init_rows.shape[0]
+        amps = np.zeros((n, 2), np.complex128)
+        for q in range(n):
+            a0, a1 = 1.0 + 0j, 0j
+            for k in range(init_rows.shape[1]):
+                r = init_rows[q, k]
+                if r >= 0:
+                    a0, a1 = (
+                        mats[r, 0, 0] * a0 + mats[r, 0, 1] * a1,
+                        mats[r, 1, 0] * a0 + mats[r, 1, 1] * a1,
+                    )
+            amps[q, 0], amps[q, 1] = a0, a1
+        angle = 0.0
+        for k in range(ph_idx.size):
+            angle += ph_b[k] + (ph_a[k] * params[ph_idx[k]] if ph_idx[k] >= 0 else 0.0)
+        amps[0] *= cmath.exp(1j * angle)
+        return amps
+
+    @njit(cache=True)
+    def _diag_factors(mats, drows):  # pragma: no cover - compiled
+        """Per DIAG gate and buffer bit, the product of its ops' diagonals (−1: none)."""
+        g_n, l_n, k_n = drows.shape
+        out = np.ones((g_n, l_n, 2), np.complex128)
+        for g in range(g_n):
+            for t in range(l_n):
+                for k in range(k_n):
+                    r = drows[g, t, k]
+                    if r >= 0:
+                        out[g, t, 0] *= mats[r, 0, 0]
+                        out[g, t, 1] *= mats[r, 1, 1]
+        return out
+
 
 def fuse(compiled: CompiledCircuit, params: np.ndarray) -> np.ndarray:
     """The fused ops' matrices at ``params`` (rows of :attr:`CompiledCircuit.slots`; the last
@@ -298,19 +365,16 @@ def run_circuit(
     state is not the final one. ``threads`` as :func:`~.schedule.run_pass` takes it."""
     if params.size != compiled.n_params:
         raise ValueError(f"expected {compiled.n_params} parameters, got {params.size}")
+    params = np.asarray(params, dtype=float)
     mats = fuse(compiled, params)
-    idx, a, b = compiled.phase
-    angle = float(np.sum(b)) + sum(a[k] * params[i] for k, i in enumerate(idx) if i >= 0)
-    amps = np.zeros((compiled.n, 2), dtype=complex)
-    amps[:, 0] = 1.0
-    first = compiled.init_rows >= 0
-    amps[first] = mats[compiled.init_rows[first], :, 0]
-    amps[0] *= cmath.exp(1j * angle)
+    amps = _initial(params, mats, compiled.init_rows, *compiled.phase)
     state = np.empty(1 << compiled.n, dtype=dtype)
     value = 0.0
     last = len(compiled.passes) - 1
     for j, (ps, slots) in enumerate(zip(compiled.passes, compiled.slots)):
         ps.mats = mats[slots]
+        if ps.drows is not None:
+            ps.dfac = _diag_factors(mats, ps.drows)
         final = energy is not None and j == last
         value = run_pass(
             state,

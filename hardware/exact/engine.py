@@ -439,8 +439,8 @@ def _simulate_numba_layers(
 #: circuits below PARALLEL_MIN_QUBITS (run on one thread) are compiled into one pass, the whole
 #: state as the kernel's buffer: no gathers, each CX/CZ layer one permutation; 1.4-1.7× faster
 #: than blocks of 2^13 at 12-18 qubits. Its buffers and permutation tables may take up to this
-#: many bytes per amplitude (4 buffer rows of 8, 4 per table); a circuit needing more tables
-#: runs in blocks.
+#: many bytes per amplitude (4 buffer rows of 8, 4 per permutation table, 1 per CZ sign row);
+#: a circuit needing more tables runs in blocks.
 ONE_PASS_BYTES_PER_AMPLITUDE = 64
 
 
@@ -466,7 +466,11 @@ def compiled_circuit(ansatz: CircuitAnsatz | PauliAnsatz, block_bits: int = BLOC
         compiled = None
         if block_bits == BLOCK_BITS and n < PARALLEL_MIN_QUBITS:
             compiled = compile_circuit(qc, n)
-            held = 32 + 4 * sum(ps.perm.shape[0] for ps in compiled.passes) if compiled else 0
+            held = (
+                32 + sum(4 * ps.perm.shape[0] + ps.dsign.shape[0] for ps in compiled.passes)
+                if compiled
+                else 0
+            )
             if held > ONE_PASS_BYTES_PER_AMPLITUDE:
                 compiled = None
         if compiled is None:

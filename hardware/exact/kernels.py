@@ -259,6 +259,8 @@ if HAVE_NUMBA:
         el,
         ex_local,
         perm,
+        dfac,
+        dsign,
         work,
         table,
     ):
@@ -268,7 +270,10 @@ if HAVE_NUMBA:
         ``off`` (:func:`offsets`), ``el`` and ``ex_local`` (:func:`local_energy` of the phase's
         and the energy's QUBO) depend on the pass alone, so callers compute them once. Gate kind
         6 is a signed permutation of the buffer (row ``qa[g]`` of ``perm``: a run of CX/CZ gates
-        folded into one gather, see :func:`~.schedule.fold_permutations`).
+        folded into one gather, see :func:`~.schedule.fold_permutations`); kind 7 multiplies
+        it by the product phase of per-buffer-bit diagonals ``dfac[qa[g]]`` times the CZ signs
+        ``dsign[qa[g]]`` where given (skipped for the energy where ``qb[g]`` is 1: |ψ|² does
+        not see it, :func:`~.schedule.fold_diagonals`).
         ``work`` (4·threads rows of ≥ 2^L) holds each thread's buffer and spare pair, ``table``
         (2 rows) the phase's local factors (:func:`~.schedule.workspace`): allocating them
         per call would fault in fresh pages each time (from 256 KiB on, malloc maps them anew:
@@ -462,6 +467,53 @@ if HAVE_NUMBA:
                                 ai[j] = c * xi - sn * yr
                                 br[j] = c * yr + sn * xi
                                 bi[j] = c * yi - sn * xr
+                    elif kind == 7:  # diagonal product phase: a table of the low bits in
+                        # the spare pair, times one factor per row of the high bits
+                        if qb[g] == 1 and do_exp:
+                            continue
+                        f = dfac[ta]
+                        lo = min(nl, 10)
+                        cre[0] = 1.0
+                        cim[0] = 0.0
+                        for t in range(lo):
+                            half = 1 << t
+                            f0 = f[t, 0]
+                            f1 = f[t, 1]
+                            for m in range(half):
+                                xr = cre[m]
+                                xi = cim[m]
+                                cre[half + m] = xr * f1.real - xi * f1.imag
+                                cim[half + m] = xr * f1.imag + xi * f1.real
+                                cre[m] = xr * f0.real - xi * f0.imag
+                                cim[m] = xr * f0.imag + xi * f0.real
+                        width = 1 << lo
+                        signed = dsign.shape[1] == size
+                        for r in range(size >> lo):
+                            fh = 1.0 + 0.0j
+                            for t in range(lo, nl):
+                                fh *= f[t, (r >> (t - lo)) & 1]
+                            fr = fh.real
+                            fi = fh.imag
+                            r0 = r << lo
+                            rr = bre[r0 : r0 + width]
+                            ri = bim[r0 : r0 + width]
+                            if signed:
+                                sg = dsign[ta, r0 : r0 + width]
+                                for j in range(width):
+                                    tr = (cre[j] * fr - cim[j] * fi) * sg[j]
+                                    ti = (cre[j] * fi + cim[j] * fr) * sg[j]
+                                    xr = rr[j]
+                                    xi = ri[j]
+                                    rr[j] = xr * tr - xi * ti
+                                    ri[j] = xr * ti + xi * tr
+                            else:
+                                for j in range(width):
+                                    tr = cre[j] * fr - cim[j] * fi
+                                    ti = cre[j] * fi + cim[j] * fr
+                                    xr = rr[j]
+                                    xi = ri[j]
+                                    rr[j] = xr * tr - xi * ti
+                                    ri[j] = xr * ti + xi * tr
                     elif kind == 6:  # signed permutation: gather into the second buffer
                         src = perm[ta]
                         for i in range(size):

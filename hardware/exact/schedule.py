@@ -24,11 +24,13 @@ CHUNK_BITS = 3
 
 #: gate kinds of :func:`pass_kernel`: general 2x2, XY Givens rotation, RX-type 2x2, CX
 #: (control, target), CZ, real 2x2 (RY-type: half the multiplications of a general one), a
-#: signed permutation of the buffer (a folded run of CX/CZ, :func:`fold_permutations`)
-ONE_Q, XY, RX, CX, CZ, REAL, PERM = 0, 1, 2, 3, 4, 5, 6
+#: signed permutation of the buffer (a folded run of CX/CZ, :func:`fold_permutations`), a
+#: diagonal product phase (1-qubit diagonal gates gathered by :func:`fold_diagonals`)
+ONE_Q, XY, RX, CX, CZ, REAL, PERM, DIAG = 0, 1, 2, 3, 4, 5, 6, 7
 
 
 _NO_PERM, _NO_TABLE = np.zeros((1, 1), np.int32), np.zeros((2, 1))
+_NO_DFAC, _NO_SIGN = np.ones((1, 1, 2), np.complex128), np.ones((1, 1), np.int8)
 
 
 @dataclass
@@ -48,6 +50,12 @@ class Pass:
     #: the signed permutations of its PERM gates, one row each: the buffer index each amplitude
     #: comes from (int32; ~j where it is negated)
     perm: np.ndarray = field(default_factory=lambda: _NO_PERM)
+    #: the op rows of its DIAG gates: (gates, local qubits, k), −1 for none; their diagonal
+    #: factors (gates, local qubits, 2) per evaluation (see :func:`fold_diagonals`)
+    drows: np.ndarray | None = None
+    dfac: np.ndarray = field(default_factory=lambda: _NO_DFAC)
+    #: the CZ signs of its DIAG gates, one int8 row each, when any has CZs
+    dsign: np.ndarray = field(default_factory=lambda: _NO_SIGN)
 
     def local_table(self, h: np.ndarray, qs: np.ndarray) -> np.ndarray:
         """:func:`local_energy` of (h, Qs) on this pass's local qubits, computed once per QUBO."""
@@ -196,6 +204,70 @@ def fold_permutations(ps: Pass, min_run: int = MIN_FOLD) -> list[int]:
     return keep
 
 
+def fold_diagonals(ps: Pass, rows: list[int], last: bool) -> list[int]:
+    """Gather the pass's diagonal gates — 1-qubit ones (kind DIAG, ``rows`` their op rows) and
+    CZ — into as few DIAG gates as the gates between allow: a diagonal waits, while other
+    diagonals and CX with its qubit as control commute with it, until a gate that does not (a
+    1-qubit gate or CX target on its qubit, an XY rotation); then all waiting ones are applied
+    in one sweep, by a product table of the 1-qubit diagonals times the CZs' signs. What still
+    waits at the end of the ``last`` pass is marked (qb = 1): the energy, Σ|ψ|²C, does not see
+    it, so the kernel skips it there. Sets ``ps.drows`` (and ``ps.dsign`` when there are CZs);
+    returns the old index of each gate left (a DIAG gate: its first member)."""
+    pending: dict[int, list[int]] = {}  # buffer bit → op rows
+    pairs: list[tuple[int, int]] = []  # waiting CZs
+    first: list[int] = []  # the gate index of the first waiting diagonal
+    keep: list[int] = []
+    kinds, qa, qb = [], [], []
+    groups: list[tuple[dict[int, list[int]], list[tuple[int, int]]]] = []
+
+    def flush(final: bool) -> None:
+        keep.append(first.pop())
+        kinds.append(DIAG)
+        qa.append(len(groups))
+        qb.append(int(final))
+        groups.append((dict(pending), list(pairs)))
+        pending.clear()
+        pairs.clear()
+
+    for k in range(ps.kinds.size):
+        kind, a, b = int(ps.kinds[k]), int(ps.qa[k]), int(ps.qb[k])
+        if kind in (DIAG, CZ):
+            if not pending and not pairs:
+                first.append(k)
+            if kind == CZ:
+                pairs.append((a, b))
+            else:
+                pending.setdefault(a, []).append(rows[k])
+            continue
+        touched = set(pending) | {t for pair in pairs for t in pair}
+        if touched & ({b} if kind == CX else {a, b}):
+            flush(False)
+        keep.append(k)
+        kinds.append(kind)
+        qa.append(a)
+        qb.append(b)
+    if pending or pairs:
+        flush(last)
+    if groups:
+        depth = max([len(ks) for g, _ in groups for ks in g.values()] + [1])
+        drows = np.full((len(groups), ps.lbits.size, depth), -1, dtype=np.int64)
+        for d, (group, _) in enumerate(groups):
+            for t, ks in group.items():
+                drows[d, t, : len(ks)] = ks
+        ps.drows = drows
+        if any(cz for _, cz in groups):
+            x = np.arange(1 << ps.lbits.size)
+            ps.dsign = np.ones((len(groups), x.size), dtype=np.int8)
+            for d, (_, cz) in enumerate(groups):
+                for a, b in cz:
+                    ps.dsign[d, (x >> a) & (x >> b) & 1 == 1] *= -1
+        ps.kinds = np.array(kinds, dtype=np.int64)
+        ps.qa = np.array(qa, dtype=np.int64)
+        ps.qb = np.array(qb, dtype=np.int64)
+        ps.mats = ps.mats[keep]
+    return keep
+
+
 def pair_order(ps: Pass) -> list[int]:
     """Reorder each run of consecutive 1-qubit gates on distinct qubits (they commute) from the
     highest buffer bit down, so the kernel pairs the vectorised ones (bits >= CHUNK_BITS) into
@@ -293,6 +365,8 @@ def run_pass(
         ps.local_table(ph_h, ph_q) if phase is not None else _ZERO_H,
         ps.local_table(ex_h, ex_q) if energy is not None else _ZERO_H,
         ps.perm,
+        ps.dfac,
+        ps.dsign,
         work,
         table,
     )
