@@ -217,3 +217,29 @@ def test_one_pass_below_twenty_qubits_and_the_model_holds_its_buffers():
     for n in (14, PARALLEL_MIN_QUBITS):
         extra = required_bytes(n, kind="circuit") - required_bytes(n, kind="qaoa")
         assert extra == (ONE_PASS_BYTES_PER_AMPLITUDE << n if n < PARALLEL_MIN_QUBITS else 0)
+
+
+def test_diagonals_and_cz_gather_into_one_sweep_per_layer():
+    """RY·RZ layers with CZ bricks: each layer's RZs and the next CZs are one DIAG gate (the
+    CZ signs in its table), the rest real; states equal qiskit's in one pass and in several,
+    and the energy (which skips the last DIAG) equals Aer's."""
+    from qbench.hardware.exact.schedule import DIAG, ONE_Q, REAL
+
+    n = 7
+    qc = brickwork_ansatz(n, 3, "cz")
+    x = np.random.default_rng(6).uniform(-np.pi, np.pi, qc.num_parameters)
+    ref = Statevector(qc.assign_parameters(x)).data
+    for block in (n, 4):
+        compiled = compile_circuit(qc, block)
+        kinds = np.concatenate([ps.kinds for ps in compiled.passes])
+        assert set(kinds) <= {DIAG, REAL, ONE_Q} and (kinds == REAL).sum() > (kinds == ONE_Q).sum()
+        assert any(ps.dsign.shape[1] > 1 for ps in compiled.passes)  # CZ signs in a table
+        assert np.abs(run_circuit(compiled, x, np.dtype(complex))[0] - ref).max() < 1e-12
+    (ps,) = compile_circuit(qc, n).passes
+    assert (ps.kinds == DIAG).sum() == 4 and ps.qb[ps.kinds == DIAG][-1] == 1  # last: skippable
+    rng = np.random.default_rng(7)
+    qubo = BinaryProgram(linear=rng.normal(size=n), quadratic=np.triu(rng.normal(size=(n, n)), 1))
+    ansatz = CircuitAnsatz(qubo=qubo, qc=qc)
+    bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
+    expected = float(np.abs(ref) ** 2 @ qubo.objective(bits))
+    assert ExactBackend().expectation(ansatz, x) == pytest.approx(expected, abs=1e-10)
