@@ -395,3 +395,22 @@ def test_matches_qaoa_circuit_of_the_circuits_module(kind: str) -> None:
     params = rng.uniform(-1, 1, ansatz.n_params)
     ref = Statevector(ansatz.circuit().assign_parameters(params)).data
     np.testing.assert_allclose(simulate(ansatz, params), ref, atol=1e-10)
+
+
+@pytest.mark.skipif(not exact.HAVE_NUMBA, reason="numba not installed")
+def test_layers_share_their_boundary_passes() -> None:
+    """With a 1-qubit mixer over m passes, p layers take p·(m − 1) + 1 passes (odd layers run
+    their passes in reverse; a layer's last and the next one's first merge around its phase);
+    XY mixers keep p·m. The states are test_numba_matches_numpy's."""
+    from qbench.hardware.exact.engine import _layer_steps, qaoa_layers
+    from qbench.hardware.exact.schedule import schedule_1q
+
+    n, p, block = 12, 3, 6
+    qubo = random_qubo(3, n, density=0.9)
+    ansatz = QAOAAnsatz(qubo, p=p)
+    params = np.random.default_rng(1).uniform(-1, 1, ansatz.n_params)
+    m = len(schedule_1q(n, np.zeros((n, 2, 2), complex), block))
+    h, qs = np.zeros(n), np.zeros((n, n))
+    steps = _layer_steps(ansatz, list(qaoa_layers(ansatz, params)), block, h, qs)
+    assert m > 1 and len(steps) == p * (m - 1) + 1
+    assert [at > 0 for _, phase, at in steps if phase is not None] == [False] + [True] * (p - 1)

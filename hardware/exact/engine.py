@@ -25,6 +25,7 @@ from qbench.hardware.exact.circuit import compile_circuit, run_circuit
 from qbench.hardware.exact.kernels import (
     HAVE_NUMBA,
     expectation_kernel,
+    offsets,
     phase_kernel,
     probabilities_kernel,
 )
@@ -417,23 +418,62 @@ def _simulate_numba_layers(
     block = qaoa_block(n, block)
     h, qs = cached_dense(ansatz)
     state = np.empty(1 << n, dtype=dtype)
-    layers = list(qaoa_layers(ansatz, params))
+    steps = _layer_steps(ansatz, list(qaoa_layers(ansatz, params)), block, h, qs)
     energy = 0.0
+    for k, (ps, phase, phase_at) in enumerate(steps):
+        last = want_energy and k == len(steps) - 1
+        energy = run_pass(
+            state,
+            ps,
+            init=start_amplitudes(ansatz) if k == 0 else None,
+            phase=phase,
+            phase_at=phase_at,
+            energy=(h, qs) if last else None,
+            store=not last,
+            threads=threads,
+        )
+    return state, energy + ansatz.qubo.constant
+
+
+def _layer_steps(ansatz: QAOAAnsatz, layers: list, block: int, h, qs) -> list[tuple]:
+    """The passes of all layers as (pass, phase or None, gate index of the phase). A layer is
+    its cost phase, then its mixer's passes. With a 1-qubit mixer over several passes, odd
+    layers run their passes in reverse order, so a layer's last pass and the next layer's first
+    hold the same qubits and merge into one: [mixer gates, next phase, next mixer gates] — p
+    layers of m passes take p·(m − 1) + 1 passes instead of p·m."""
+    steps: list[tuple] = []
+    merge = not ansatz.mixer.startswith("xy")
     for li, (wq, gamma, beta) in enumerate(layers):
         ph = (h, qs, gamma) if wq is None else (*dense_qubo(wq), gamma)
         passes = _mixer_passes(ansatz, beta, block)
+        if merge and len(passes) > 1 and li % 2:
+            passes = passes[::-1]
         for k, ps in enumerate(passes):
-            last = want_energy and li == len(layers) - 1 and k == len(passes) - 1
-            energy = run_pass(
-                state,
-                ps,
-                init=start_amplitudes(ansatz) if li == 0 and k == 0 else None,
-                phase=ph if k == 0 else None,
-                energy=(h, qs) if last else None,
-                store=not last,
-                threads=threads,
-            )
-    return state, energy + ansatz.qubo.constant
+            if ps.off is None:
+                ps.off = offsets(ps.lbits)
+            if k == 0 and steps and merge and len(passes) > 1:
+                prev = steps[-1][0]
+                joined = Pass(
+                    ps.lbits,
+                    ps.obits,
+                    np.concatenate([prev.kinds, ps.kinds]),
+                    np.concatenate([prev.qa, ps.qa]),
+                    np.concatenate([prev.qb, ps.qb]),
+                    np.concatenate([prev.mats, ps.mats]),  # copies both
+                    off=ps.off,
+                    tables=ps.tables,
+                )
+                steps[-1] = (joined, ph, prev.kinds.size)
+                continue
+            steps.append((_snapshot(ps), ph if k == 0 else None, 0))
+    return steps
+
+
+def _snapshot(ps: Pass) -> Pass:
+    """The pass with a copy of this layer's matrices (:func:`_mixer_passes` refills the cached
+    passes' matrices for each layer's β)."""
+    mats = ps.mats.copy()
+    return Pass(ps.lbits, ps.obits, ps.kinds, ps.qa, ps.qb, mats, off=ps.off, tables=ps.tables)
 
 
 #: circuits below PARALLEL_MIN_QUBITS (run on one thread) are compiled into one pass, the whole

@@ -250,6 +250,7 @@ if HAVE_NUMBA:
         ph_q,
         gamma,
         do_phase,
+        phase_at,
         ex_h,
         ex_q,
         do_exp,
@@ -264,7 +265,8 @@ if HAVE_NUMBA:
         work,
         table,
     ):
-        """One blocked pass: [init | gather] → [phase] → gates → [energy] → [scatter].
+        """One blocked pass: [init | gather] → gates, the phase before gate ``phase_at`` →
+        [energy] → [scatter].
 
         The buffer is split into real and imaginary float64 arrays so the butterflies vectorise.
         ``off`` (:func:`offsets`), ``el`` and ``ex_local`` (:func:`local_energy` of the phase's
@@ -329,37 +331,39 @@ if HAVE_NUMBA:
                         z = state[base + off[i]]
                         bre[i] = z.real
                         bim[i] = z.imag
-                if do_phase:
-                    ch = 0.0
-                    for k in range(ns):
-                        j = setbits[k]
-                        ch += ph_h[j]
-                        for k2 in range(k + 1, ns):
-                            ch += ph_q[j, setbits[k2]]
-                    a = -gamma * ch
-                    cre[0] = math.cos(a)
-                    cim[0] = math.sin(a)
-                    for t in range(nl):
-                        i = lbits[t]
-                        w = 0.0
-                        for k in range(ns):
-                            w += ph_q[i, setbits[k]]
-                        a = -gamma * w
-                        fr = math.cos(a)
-                        fi = math.sin(a)
-                        half = 1 << t
-                        for m in range(half):
-                            cre[half + m] = cre[m] * fr - cim[m] * fi
-                            cim[half + m] = cre[m] * fi + cim[m] * fr
-                    for i in range(size):
-                        pr = tre[i] * cre[i] - tim[i] * cim[i]
-                        pi = tre[i] * cim[i] + tim[i] * cre[i]
-                        xr = bre[i]
-                        xi = bim[i]
-                        bre[i] = xr * pr - xi * pi
-                        bim[i] = xr * pi + xi * pr
                 skip = 0
-                for g in range(kinds.size):
+                for g in range(kinds.size + 1):
+                    if do_phase and g == phase_at:  # the cost phase, before gate phase_at
+                        ch = 0.0
+                        for k in range(ns):
+                            j = setbits[k]
+                            ch += ph_h[j]
+                            for k2 in range(k + 1, ns):
+                                ch += ph_q[j, setbits[k2]]
+                        a = -gamma * ch
+                        cre[0] = math.cos(a)
+                        cim[0] = math.sin(a)
+                        for t in range(nl):
+                            i = lbits[t]
+                            w = 0.0
+                            for k in range(ns):
+                                w += ph_q[i, setbits[k]]
+                            a = -gamma * w
+                            fr = math.cos(a)
+                            fi = math.sin(a)
+                            half = 1 << t
+                            for m in range(half):
+                                cre[half + m] = cre[m] * fr - cim[m] * fi
+                                cim[half + m] = cre[m] * fi + cim[m] * fr
+                        for i in range(size):
+                            pr = tre[i] * cre[i] - tim[i] * cim[i]
+                            pi = tre[i] * cim[i] + tim[i] * cre[i]
+                            xr = bre[i]
+                            xi = bim[i]
+                            bre[i] = xr * pr - xi * pi
+                            bim[i] = xr * pi + xi * pr
+                    if g == kinds.size:
+                        break
                     if skip:  # gates applied with an earlier one
                         skip -= 1
                         continue
@@ -368,6 +372,7 @@ if HAVE_NUMBA:
                     if (
                         ta == 2
                         and g + 2 < kinds.size
+                        and (not do_phase or phase_at <= g or phase_at > g + 2)
                         and qa[g + 1] == 1
                         and qa[g + 2] == 0
                         and (kind == 0 or kind == 2 or kind == 5)
@@ -380,6 +385,7 @@ if HAVE_NUMBA:
                         continue
                     if (
                         g + 1 < kinds.size
+                        and (not do_phase or phase_at != g + 1)
                         and (kind == 2 or kind == 5)
                         and kinds[g + 1] == kind
                         and qa[g + 1] != ta

@@ -329,6 +329,7 @@ def run_pass(
     energy: tuple | None = None,
     store: bool = True,
     threads: int = 0,
+    phase_at: int = 0,
 ) -> float:
     """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
     amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) first, accumulate the
@@ -356,6 +357,7 @@ def run_pass(
         ph_q,
         float(gamma),
         phase is not None,
+        phase_at,
         ex_h,
         ex_q,
         energy is not None,
