@@ -300,6 +300,7 @@ if HAVE_NUMBA:
             cre = work[4 * th + 2, :size]  # the spare pair: permutations' target, phase and
             cim = work[4 * th + 3, :size]  # energy rows
             setbits = np.empty(max(nh, 1), np.int64)
+            fac = np.empty(nl, np.complex128)  # the phase's per-local-bit factors
             acc = 0.0
             for o in range(th * n_outer // nth, (th + 1) * n_outer // nth):
                 base = np.int64(0)
@@ -333,35 +334,53 @@ if HAVE_NUMBA:
                         bim[i] = z.imag
                 skip = 0
                 for g in range(kinds.size + 1):
-                    if do_phase and g == phase_at:  # the cost phase, before gate phase_at
+                    if do_phase and g == phase_at:  # the cost phase, before gate phase_at:
+                        # the local table times a product over local bits of the couplings to
+                        # the set outer bits: a table of the low bits, one factor per row
                         ch = 0.0
                         for k in range(ns):
                             j = setbits[k]
                             ch += ph_h[j]
                             for k2 in range(k + 1, ns):
                                 ch += ph_q[j, setbits[k2]]
-                        a = -gamma * ch
-                        cre[0] = math.cos(a)
-                        cim[0] = math.sin(a)
                         for t in range(nl):
                             i = lbits[t]
                             w = 0.0
                             for k in range(ns):
                                 w += ph_q[i, setbits[k]]
-                            a = -gamma * w
-                            fr = math.cos(a)
-                            fi = math.sin(a)
+                            fac[t] = complex(math.cos(-gamma * w), math.sin(-gamma * w))
+                        lo = min(nl, 10)
+                        cre[0] = math.cos(-gamma * ch)
+                        cim[0] = math.sin(-gamma * ch)
+                        for t in range(lo):
+                            fr = fac[t].real
+                            fi = fac[t].imag
                             half = 1 << t
                             for m in range(half):
                                 cre[half + m] = cre[m] * fr - cim[m] * fi
                                 cim[half + m] = cre[m] * fi + cim[m] * fr
-                        for i in range(size):
-                            pr = tre[i] * cre[i] - tim[i] * cim[i]
-                            pi = tre[i] * cim[i] + tim[i] * cre[i]
-                            xr = bre[i]
-                            xi = bim[i]
-                            bre[i] = xr * pr - xi * pi
-                            bim[i] = xr * pi + xi * pr
+                        width = 1 << lo
+                        for r in range(size >> lo):
+                            fh = 1.0 + 0.0j
+                            for t in range(lo, nl):
+                                if (r >> (t - lo)) & 1:
+                                    fh *= fac[t]
+                            fr = fh.real
+                            fi = fh.imag
+                            r0 = r << lo
+                            rr = bre[r0 : r0 + width]
+                            ri = bim[r0 : r0 + width]
+                            lr = tre[r0 : r0 + width]
+                            li = tim[r0 : r0 + width]
+                            for j in range(width):
+                                ur = cre[j] * fr - cim[j] * fi
+                                ui = cre[j] * fi + cim[j] * fr
+                                pr = lr[j] * ur - li[j] * ui
+                                pi = lr[j] * ui + li[j] * ur
+                                xr = rr[j]
+                                xi = ri[j]
+                                rr[j] = xr * pr - xi * pi
+                                ri[j] = xr * pi + xi * pr
                     if g == kinds.size:
                         break
                     if skip:  # gates applied with an earlier one
