@@ -106,6 +106,70 @@ if HAVE_NUMBA:
                         p2i[j] = cv * y2i - sv * yar
 
     @njit(inline="always")
+    def _double(re, im, half, a0, a1):  # pragma: no cover - compiled
+        """One doubling step of a product table: entries half..2·half−1 become entries
+        0..half−1 times ``a1``, those times ``a0`` (a product state, a diagonal's table)."""
+        for m in range(half):
+            xr = re[m]
+            xi = im[m]
+            re[half + m] = xr * a1.real - xi * a1.imag
+            im[half + m] = xr * a1.imag + xi * a1.real
+            re[m] = xr * a0.real - xi * a0.imag
+            im[m] = xr * a0.imag + xi * a0.real
+
+    @njit(inline="always")
+    def _product_phase(bre, bim, cre, cim, c0, f, mre, mim, mode):  # pragma: no cover
+        """Multiply the buffer by c0 · Π_t f[t, bit t of the index] (a product over its bits)
+        times m[i]: (mre + i·mim)[i] for mode 2, the real mre[i] for mode 1, 1 for mode 0. The
+        product is a table of the low 10 bits in the spare pair (cre, cim), times one factor
+        per row of the rest, so no 2^L table is written and read back."""
+        size = bre.size
+        nl = f.shape[0]
+        lo = min(nl, 10)
+        cre[0] = c0.real
+        cim[0] = c0.imag
+        for t in range(lo):
+            _double(cre, cim, 1 << t, f[t, 0], f[t, 1])
+        width = 1 << lo
+        for r in range(size >> lo):
+            fh = 1.0 + 0.0j
+            for t in range(lo, nl):
+                fh *= f[t, (r >> (t - lo)) & 1]
+            fr = fh.real
+            fi = fh.imag
+            r0 = r << lo
+            rr = bre[r0 : r0 + width]
+            ri = bim[r0 : r0 + width]
+            if mode == 2:  # one loop per mode: a branch inside would keep it from vectorising
+                mr = mre[r0 : r0 + width]
+                mi = mim[r0 : r0 + width]
+                for j in range(width):
+                    ur = cre[j] * fr - cim[j] * fi
+                    ui = cre[j] * fi + cim[j] * fr
+                    _cmul(rr, ri, j, ur * mr[j] - ui * mi[j], ur * mi[j] + ui * mr[j])
+            elif mode == 1:
+                mr = mre[r0 : r0 + width]
+                for j in range(width):
+                    _cmul(
+                        rr,
+                        ri,
+                        j,
+                        (cre[j] * fr - cim[j] * fi) * mr[j],
+                        (cre[j] * fi + cim[j] * fr) * mr[j],
+                    )
+            else:
+                for j in range(width):
+                    _cmul(rr, ri, j, cre[j] * fr - cim[j] * fi, cre[j] * fi + cim[j] * fr)
+
+    @njit(inline="always")
+    def _cmul(re, im, j, ur, ui):  # pragma: no cover - compiled
+        """Element j of (re, im) times ur + i·ui."""
+        xr = re[j]
+        xi = im[j]
+        re[j] = xr * ur - xi * ui
+        im[j] = xr * ui + xi * ur
+
+    @njit(inline="always")
     def _bf(ar, ai, br, bi, c):  # pragma: no cover - compiled
         """(a, b) ← c·(a, b) for c = (u00, u01, u10, u11 as re, im pairs), in registers."""
         return (
@@ -300,7 +364,7 @@ if HAVE_NUMBA:
             cre = work[4 * th + 2, :size]  # the spare pair: permutations' target, phase and
             cim = work[4 * th + 3, :size]  # energy rows
             setbits = np.empty(max(nh, 1), np.int64)
-            fac = np.empty(nl, np.complex128)  # the phase's per-local-bit factors
+            fac = np.ones((nl, 2), np.complex128)  # the phase's per-local-bit factors
             acc = 0.0
             for o in range(th * n_outer // nth, (th + 1) * n_outer // nth):
                 base = np.int64(0)
@@ -317,16 +381,7 @@ if HAVE_NUMBA:
                     bre[0] = f.real
                     bim[0] = f.imag
                     for t in range(nl):
-                        half = 1 << t
-                        a0 = init_amps[lbits[t], 0]
-                        a1 = init_amps[lbits[t], 1]
-                        for m in range(half):
-                            xr = bre[m]
-                            xi = bim[m]
-                            bre[half + m] = xr * a1.real - xi * a1.imag
-                            bim[half + m] = xr * a1.imag + xi * a1.real
-                            bre[m] = xr * a0.real - xi * a0.imag
-                            bim[m] = xr * a0.imag + xi * a0.real
+                        _double(bre, bim, 1 << t, init_amps[lbits[t], 0], init_amps[lbits[t], 1])
                 else:
                     for i in range(size):
                         z = state[base + off[i]]
@@ -336,7 +391,7 @@ if HAVE_NUMBA:
                 for g in range(kinds.size + 1):
                     if do_phase and g == phase_at:  # the cost phase, before gate phase_at:
                         # the local table times a product over local bits of the couplings to
-                        # the set outer bits: a table of the low bits, one factor per row
+                        # the set outer bits
                         ch = 0.0
                         for k in range(ns):
                             j = setbits[k]
@@ -348,39 +403,9 @@ if HAVE_NUMBA:
                             w = 0.0
                             for k in range(ns):
                                 w += ph_q[i, setbits[k]]
-                            fac[t] = complex(math.cos(-gamma * w), math.sin(-gamma * w))
-                        lo = min(nl, 10)
-                        cre[0] = math.cos(-gamma * ch)
-                        cim[0] = math.sin(-gamma * ch)
-                        for t in range(lo):
-                            fr = fac[t].real
-                            fi = fac[t].imag
-                            half = 1 << t
-                            for m in range(half):
-                                cre[half + m] = cre[m] * fr - cim[m] * fi
-                                cim[half + m] = cre[m] * fi + cim[m] * fr
-                        width = 1 << lo
-                        for r in range(size >> lo):
-                            fh = 1.0 + 0.0j
-                            for t in range(lo, nl):
-                                if (r >> (t - lo)) & 1:
-                                    fh *= fac[t]
-                            fr = fh.real
-                            fi = fh.imag
-                            r0 = r << lo
-                            rr = bre[r0 : r0 + width]
-                            ri = bim[r0 : r0 + width]
-                            lr = tre[r0 : r0 + width]
-                            li = tim[r0 : r0 + width]
-                            for j in range(width):
-                                ur = cre[j] * fr - cim[j] * fi
-                                ui = cre[j] * fi + cim[j] * fr
-                                pr = lr[j] * ur - li[j] * ui
-                                pi = lr[j] * ui + li[j] * ur
-                                xr = rr[j]
-                                xi = ri[j]
-                                rr[j] = xr * pr - xi * pi
-                                ri[j] = xr * pi + xi * pr
+                            fac[t, 1] = complex(math.cos(-gamma * w), math.sin(-gamma * w))
+                        c0 = complex(math.cos(-gamma * ch), math.sin(-gamma * ch))
+                        _product_phase(bre, bim, cre, cim, c0, fac, tre, tim, 2)
                     if g == kinds.size:
                         break
                     if skip:  # gates applied with an earlier one
@@ -492,53 +517,14 @@ if HAVE_NUMBA:
                                 ai[j] = c * xi - sn * yr
                                 br[j] = c * yr + sn * xi
                                 bi[j] = c * yi - sn * xr
-                    elif kind == 7:  # diagonal product phase: a table of the low bits in
-                        # the spare pair, times one factor per row of the high bits
+                    elif kind == 7:  # diagonal product phase, times the CZ signs if any
                         if qb[g] == 1 and do_exp:
                             continue
-                        f = dfac[ta]
-                        lo = min(nl, 10)
-                        cre[0] = 1.0
-                        cim[0] = 0.0
-                        for t in range(lo):
-                            half = 1 << t
-                            f0 = f[t, 0]
-                            f1 = f[t, 1]
-                            for m in range(half):
-                                xr = cre[m]
-                                xi = cim[m]
-                                cre[half + m] = xr * f1.real - xi * f1.imag
-                                cim[half + m] = xr * f1.imag + xi * f1.real
-                                cre[m] = xr * f0.real - xi * f0.imag
-                                cim[m] = xr * f0.imag + xi * f0.real
-                        width = 1 << lo
-                        signed = dsign.shape[1] == size
-                        for r in range(size >> lo):
-                            fh = 1.0 + 0.0j
-                            for t in range(lo, nl):
-                                fh *= f[t, (r >> (t - lo)) & 1]
-                            fr = fh.real
-                            fi = fh.imag
-                            r0 = r << lo
-                            rr = bre[r0 : r0 + width]
-                            ri = bim[r0 : r0 + width]
-                            if signed:
-                                sg = dsign[ta, r0 : r0 + width]
-                                for j in range(width):
-                                    tr = (cre[j] * fr - cim[j] * fi) * sg[j]
-                                    ti = (cre[j] * fi + cim[j] * fr) * sg[j]
-                                    xr = rr[j]
-                                    xi = ri[j]
-                                    rr[j] = xr * tr - xi * ti
-                                    ri[j] = xr * ti + xi * tr
-                            else:
-                                for j in range(width):
-                                    tr = cre[j] * fr - cim[j] * fi
-                                    ti = cre[j] * fi + cim[j] * fr
-                                    xr = rr[j]
-                                    xi = ri[j]
-                                    rr[j] = xr * tr - xi * ti
-                                    ri[j] = xr * ti + xi * tr
+                        if dsign.shape[1] == size:
+                            sg = dsign[ta]
+                            _product_phase(bre, bim, cre, cim, 1.0 + 0.0j, dfac[ta], sg, sg, 1)
+                        else:
+                            _product_phase(bre, bim, cre, cim, 1.0 + 0.0j, dfac[ta], tre, tim, 0)
                     elif kind == 6:  # signed permutation: gather into the second buffer
                         src = perm[ta]
                         for i in range(size):
