@@ -357,6 +357,10 @@ if HAVE_NUMBA:
                 tre[i] = math.cos(a)
                 tim[i] = math.sin(a)
         nth = max(1, min(threads, n_outer, work.shape[0] // 4))
+        lowest = True  # the local qubits are the lowest, in order: gathers are block copies
+        for t in range(nl):
+            if lbits[t] != t:
+                lowest = False
         partial = np.zeros(nth)
         for th in prange(nth):
             bre = work[4 * th, :size]
@@ -382,6 +386,11 @@ if HAVE_NUMBA:
                     bim[0] = f.imag
                     for t in range(nl):
                         _double(bre, bim, 1 << t, init_amps[lbits[t], 0], init_amps[lbits[t], 1])
+                elif lowest:  # buffer bit t is qubit t: the buffer is one block of the state
+                    src = state[base : base + size]
+                    for i in range(size):
+                        bre[i] = src[i].real
+                        bim[i] = src[i].imag
                 else:
                     for i in range(size):
                         z = state[base + off[i]]
@@ -602,7 +611,11 @@ if HAVE_NUMBA:
                             cre[half + m] = cre[m] + w
                     for i in range(size):
                         acc += (bre[i] * bre[i] + bim[i] * bim[i]) * (ex_local[i] + cre[i])
-                if store:
+                if store and lowest:
+                    dst = state[base : base + size]
+                    for i in range(size):
+                        dst[i] = complex(bre[i], bim[i])
+                elif store:
                     for i in range(size):
                         state[base + off[i]] = complex(bre[i], bim[i])
             partial[th] = acc
