@@ -25,7 +25,6 @@ from qbench.hardware.exact.circuit import compile_circuit, run_circuit
 from qbench.hardware.exact.kernels import (
     HAVE_NUMBA,
     expectation_kernel,
-    offsets,
     phase_kernel,
     probabilities_kernel,
 )
@@ -449,8 +448,7 @@ def _layer_steps(ansatz: QAOAAnsatz, layers: list, block: int, h, qs) -> list[tu
         if merge and len(passes) > 1 and li % 2:
             passes = passes[::-1]
         for k, ps in enumerate(passes):
-            if ps.off is None:
-                ps.off = offsets(ps.lbits)
+            ps.local_offsets()  # computed once on the cached pass, shared by its copies
             if k == 0 and steps and merge and len(passes) > 1:
                 prev = steps[-1][0]
                 joined = Pass(
@@ -484,6 +482,12 @@ def _snapshot(ps: Pass) -> Pass:
 ONE_PASS_BYTES_PER_AMPLITUDE = 64
 
 
+def _held_bytes(compiled) -> int:
+    """Bytes per amplitude a one-pass circuit holds: 4 buffer rows of 8, 4 per permutation
+    table, 1 per CZ sign row."""
+    return 32 + sum(4 * ps.perm.shape[0] + ps.dsign.shape[0] for ps in compiled.passes)
+
+
 def one_pass_bytes(n: int, kind: str) -> int:
     """What a one-pass circuit may hold beyond the model's per-amplitude figure: its kernel
     buffers and permutation tables (:data:`ONE_PASS_BYTES_PER_AMPLITUDE` · 2ⁿ below
@@ -502,18 +506,9 @@ def compiled_circuit(ansatz: CircuitAnsatz | PauliAnsatz, block_bits: int = BLOC
     cache = ansatz_cache(ansatz)
     hit = cache.get("compiled")
     if hit is None or hit[0] is not qc or hit[1] != block_bits:
-        n = qc.num_qubits
-        compiled = None
-        if block_bits == BLOCK_BITS and n < PARALLEL_MIN_QUBITS:
-            compiled = compile_circuit(qc, n)
-            held = (
-                32 + sum(4 * ps.perm.shape[0] + ps.dsign.shape[0] for ps in compiled.passes)
-                if compiled
-                else 0
-            )
-            if held > ONE_PASS_BYTES_PER_AMPLITUDE:
-                compiled = None
-        if compiled is None:
+        one_pass = block_bits == BLOCK_BITS and qc.num_qubits < PARALLEL_MIN_QUBITS
+        compiled = compile_circuit(qc, qc.num_qubits if one_pass else block_bits)
+        if one_pass and compiled and _held_bytes(compiled) > ONE_PASS_BYTES_PER_AMPLITUDE:
             compiled = compile_circuit(qc, block_bits)
         hit = cache["compiled"] = (qc, block_bits, compiled)
     return hit[2]

@@ -22,15 +22,8 @@ if HAVE_NUMBA:
 
     @njit(inline="always")
     def _pair(bre, bim, j, k, u):  # pragma: no cover - compiled
-        """The 2×2 gate u = (u00, u01, u10, u11 as re, im) on amplitudes j and k."""
-        xr = bre[j]
-        xi = bim[j]
-        yr = bre[k]
-        yi = bim[k]
-        bre[j] = u[0] * xr - u[1] * xi + u[2] * yr - u[3] * yi
-        bim[j] = u[0] * xi + u[1] * xr + u[2] * yi + u[3] * yr
-        bre[k] = u[4] * xr - u[5] * xi + u[6] * yr - u[7] * yi
-        bim[k] = u[4] * xi + u[5] * xr + u[6] * yi + u[7] * yr
+        """The 2×2 gate u (:func:`_coeffs`) on amplitudes j and k."""
+        bre[j], bim[j], bre[k], bim[k] = _bf(bre[j], bim[j], bre[k], bim[k], u)
 
     @njit(cache=True, fastmath=True)
     def _quad(bre, bim, size, ta, tb, u, v, mode):  # pragma: no cover - compiled
@@ -191,6 +184,7 @@ if HAVE_NUMBA:
 
     @njit(inline="always")
     def _coeffs(u):  # pragma: no cover - compiled
+        """A 2×2 complex matrix as (u00, u01, u10, u11), each as re, im: scalars in registers."""
         return (
             u[0, 0].real, u[0, 0].imag, u[0, 1].real, u[0, 1].imag,
             u[1, 0].real, u[1, 0].imag, u[1, 1].real, u[1, 1].imag,
@@ -450,17 +444,9 @@ if HAVE_NUMBA:
                         skip = 1
                         continue
                     if kind == 0:  # general 2x2
-                        u00r = mats[g, 0, 0].real
-                        u00i = mats[g, 0, 0].imag
-                        u01r = mats[g, 0, 1].real
-                        u01i = mats[g, 0, 1].imag
-                        u10r = mats[g, 1, 0].real
-                        u10i = mats[g, 1, 0].imag
-                        u11r = mats[g, 1, 1].real
-                        u11i = mats[g, 1, 1].imag
                         s = 1 << ta
                         if s < SHORT_STRIDE:  # slices would cost more than the pair itself
-                            u = (u00r, u00i, u01r, u01i, u10r, u10i, u11r, u11i)
+                            u = _coeffs(mats[g])
                             if s == 1:
                                 for j in range(0, size, 2):
                                     _pair(bre, bim, j, j + 1, u)

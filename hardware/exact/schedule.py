@@ -57,6 +57,19 @@ class Pass:
     #: the CZ signs of its DIAG gates, one int8 row each, when any has CZs
     dsign: np.ndarray = field(default_factory=lambda: _NO_SIGN)
 
+    def local_offsets(self) -> np.ndarray:
+        """:attr:`off`, computed on first use."""
+        if self.off is None:
+            self.off = offsets(self.lbits)
+        return self.off
+
+    def replace_gates(self, kinds: list, qa: list, qb: list, keep: list[int]) -> None:
+        """New gate arrays; ``keep`` is, per new gate, the old gate whose matrix it takes."""
+        self.kinds = np.array(kinds, dtype=np.int64)
+        self.qa = np.array(qa, dtype=np.int64)
+        self.qb = np.array(qb, dtype=np.int64)
+        self.mats = self.mats[keep]
+
     def local_table(self, h: np.ndarray, qs: np.ndarray) -> np.ndarray:
         """:func:`local_energy` of (h, Qs) on this pass's local qubits, computed once per QUBO."""
         hit = self.tables.get(id(qs))
@@ -196,10 +209,7 @@ def fold_permutations(ps: Pass, min_run: int = MIN_FOLD) -> list[int]:
         keep.append(g)
         g += 1
     if perms:
-        ps.kinds = np.array(kinds, dtype=np.int64)
-        ps.qa = np.array(qa, dtype=np.int64)
-        ps.qb = np.array(qb, dtype=np.int64)
-        ps.mats = ps.mats[keep]
+        ps.replace_gates(kinds, qa, qb, keep)
         ps.perm = np.array(perms, dtype=np.int32)
     return keep
 
@@ -261,10 +271,7 @@ def fold_diagonals(ps: Pass, rows: list[int], last: bool) -> list[int]:
             for d, (_, cz) in enumerate(groups):
                 for a, b in cz:
                     ps.dsign[d, (x >> a) & (x >> b) & 1 == 1] *= -1
-        ps.kinds = np.array(kinds, dtype=np.int64)
-        ps.qa = np.array(qa, dtype=np.int64)
-        ps.qb = np.array(qb, dtype=np.int64)
-        ps.mats = ps.mats[keep]
+        ps.replace_gates(kinds, qa, qb, keep)
     return keep
 
 
@@ -332,14 +339,13 @@ def run_pass(
     phase_at: int = 0,
 ) -> float:
     """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
-    amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) first, accumulate the
-    ``energy`` (h, Qs) last; ``store=False`` leaves the state unwritten. ``threads``: 1 runs the
-    serial kernel, 0 (default) numba's current thread count. Returns the energy."""
+    amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) before gate
+    ``phase_at`` (0: before all), accumulate the ``energy`` (h, Qs) last; ``store=False``
+    leaves the state unwritten. ``threads``: 1 runs the serial kernel, 0 (default) numba's
+    current thread count. Returns the energy."""
     ph_h, ph_q, gamma = phase if phase is not None else (_ZERO_H, _ZERO_Q, 0.0)
     ex_h, ex_q = energy if energy is not None else (_ZERO_H, _ZERO_Q)
     amps = init if init is not None else _NO_AMPS
-    if ps.off is None:
-        ps.off = offsets(ps.lbits)
     threads = threads or get_num_threads()
     kernel = pass_kernel_serial if threads == 1 else pass_kernel
     work, table = workspace(1 << ps.lbits.size, threads, phase is not None)
@@ -363,7 +369,7 @@ def run_pass(
         energy is not None,
         store,
         threads,
-        ps.off,
+        ps.local_offsets(),
         ps.local_table(ph_h, ph_q) if phase is not None else _ZERO_H,
         ps.local_table(ex_h, ex_q) if energy is not None else _ZERO_H,
         ps.perm,
