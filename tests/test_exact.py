@@ -414,3 +414,96 @@ def test_layers_share_their_boundary_passes() -> None:
     steps = _layer_steps(ansatz, list(qaoa_layers(ansatz, params)), block, h, qs)
     assert m > 1 and len(steps) == p * (m - 1) + 1
     assert [at > 0 for _, phase, at in steps if phase is not None] == [False] + [True] * (p - 1)
+
+
+@pytest.mark.skipif(not exact.HAVE_NUMBA, reason="numba not installed")
+@pytest.mark.parametrize("mode", ["rx", "unit_rx", "real", "general"])
+def test_low_bit_simd_gates_match_numpy(mode: str) -> None:
+    """The register kernels for buffer bits 0-5 (:mod:`.simd`) against numpy, one 2×2 per
+    bit (the identity on bit 4, as the pass kernel fills bits without a gate)."""
+    from numba import njit
+
+    from qbench.hardware.exact import simd
+
+    kernel = {
+        "rx": simd.low6_rx,
+        "unit_rx": simd.low6_unit_rx,
+        "real": simd.low6_real,
+        "general": simd.low6_general,
+    }[mode]
+
+    @njit
+    def run(re, im, coef):
+        for k in range(0, re.size, 64):
+            kernel(re, im, k, coef)
+
+    rng = np.random.default_rng(5)
+    mats, coef = [], []
+    for bit in range(6):
+        a = rng.uniform(-3, 3)
+        if mode in ("rx", "unit_rx"):
+            c, s = (1.0, np.tan(a)) if mode == "unit_rx" else (np.cos(a), np.sin(a))
+            mats.append(np.array([[c, -1j * s], [-1j * s, c]]))
+            coef += [c, s]
+        elif mode == "real":
+            mats.append(rng.normal(size=(2, 2)).astype(complex))
+            coef += list(mats[-1].real.ravel())
+        else:
+            mats.append(expm(-1j * (rng.normal() * X + rng.normal() * Y + rng.normal() * Z)))
+            coef += [v for z in mats[-1].ravel() for v in (z.real, z.imag)]
+        if bit == 4:  # no gate on bit 4: the identity in this mode's layout
+            width = len(coef) // (bit + 1)
+            coef[-width:] = {2: [1.0, 0.0], 4: [1.0, 0.0, 0.0, 1.0]}.get(
+                width, [1.0] + [0.0] * 5 + [1.0, 0.0]
+            )
+            mats[-1] = np.eye(2, dtype=complex)
+    x = rng.normal(size=1 << 9) + 1j * rng.normal(size=1 << 9)
+    ref = x.copy()
+    for bit, u in enumerate(mats):  # u on bit `bit`: index = (high, bit, low)
+        ref = np.einsum("ij,ajk->aik", u, ref.reshape(-1, 2, 1 << bit)).reshape(-1)
+    re, im = x.real.copy(), x.imag.copy()
+    run(re, im, np.array(coef))
+    np.testing.assert_allclose(re + 1j * im, ref, atol=1e-12)
+
+
+@pytest.mark.skipif(not exact.HAVE_NUMBA, reason="numba not installed")
+def test_unit_rx_scale_and_mixed_angles() -> None:
+    """The engine's unit-form mixer (each RX over its cosine, the product in the phase) where
+    |cos β| ≥ |sin β|, plain RX elsewhere: multi-angle β on both sides of π/4 in one pass."""
+    from qbench.hardware.exact.engine import unit_rx
+
+    betas = np.array([0.3, 1.2, -0.7, 2.0, 3.0])
+    mats = np.stack([np.cos(b) * I2 - 1j * np.sin(b) * X for b in betas])
+    unit, scale = unit_rx(mats)
+    small = np.abs(np.cos(betas)) >= np.abs(np.sin(betas))
+    assert scale == pytest.approx(np.prod(np.cos(betas[small])))
+    np.testing.assert_allclose(unit[small, 0, 0], 1.0)
+    np.testing.assert_array_equal(unit[~small], mats[~small])
+    n = 12
+    ansatz = QAOAAnsatz(random_qubo(4, n, density=0.9), p=2, multi_angle=True)
+    rng = np.random.default_rng(4)
+    params = rng.uniform(-1, 1, ansatz.n_params)
+    params[-n:] = rng.choice([0.3, 1.2, -0.9, 2.2], size=n)  # the last layer's β per qubit
+    for block in (6, 13):
+        a = simulate(ansatz, params, engine="numba", block_bits=block)
+        np.testing.assert_allclose(a, simulate(ansatz, params, engine="numpy"), atol=1e-12)
+
+
+@pytest.mark.skipif(not exact.HAVE_NUMBA, reason="numba not installed")
+def test_energy_reuses_its_state_and_simulate_takes_it() -> None:
+    """Energy evaluations keep their state array in the ansatz's cache for the next one (no
+    fresh pages per evaluation); ``simulate`` takes it, so a returned state is never written
+    by a later evaluation."""
+    from qbench.hardware.exact.ansatz import ansatz_cache
+
+    ansatz = QAOAAnsatz(random_qubo(6, 10), p=2)
+    x1, x2 = np.array([0.3, -0.2, 0.5, 0.1]), np.array([-0.4, 0.6, 0.2, 0.3])
+    e1 = exact.energy(ansatz, x1)
+    kept = ansatz_cache(ansatz)["state"]
+    assert exact.energy(ansatz, x1) == e1 and ansatz_cache(ansatz)["state"] is kept
+    state = simulate(ansatz, x2)
+    assert state is kept and "state" not in ansatz_cache(ansatz)
+    saved = state.copy()
+    assert exact.energy(ansatz, x1) == pytest.approx(e1, abs=1e-13)
+    np.testing.assert_array_equal(state, saved)
+    np.testing.assert_allclose(state, simulate(ansatz, x2, engine="numpy"), atol=1e-12)

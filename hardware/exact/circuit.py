@@ -359,16 +359,18 @@ def run_circuit(
     dtype: np.dtype,
     energy: tuple[np.ndarray, np.ndarray] | None = None,
     threads: int = 0,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """(state, energy) at ``params``, starting from |0…0⟩ (the first pass writes it). With
     ``energy`` = (h, Qs) the last pass accumulates Σ|ψ|²C instead of storing, and the returned
-    state is not the final one. ``threads`` as :func:`~.schedule.run_pass` takes it."""
+    state is not the final one. ``threads`` as :func:`~.schedule.run_pass` takes it; ``out``,
+    a 2ⁿ array of the dtype, is written instead of a new one."""
     if params.size != compiled.n_params:
         raise ValueError(f"expected {compiled.n_params} parameters, got {params.size}")
     params = np.asarray(params, dtype=float)
     mats = fuse(compiled, params)
     amps = _initial(params, mats, compiled.init_rows, *compiled.phase)
-    state = np.empty(1 << compiled.n, dtype=dtype)
+    state = np.empty(1 << compiled.n, dtype=dtype) if out is None else out
     value = 0.0
     last = len(compiled.passes) - 1
     for j, (ps, slots) in enumerate(zip(compiled.passes, compiled.slots)):

@@ -10,6 +10,8 @@ import numpy as np
 try:  # numba is an optional accelerator; numpy is the fallback
     from numba import get_num_threads, njit, prange
 
+    from qbench.hardware.exact.simd import low6_general, low6_real, low6_rx, low6_unit_rx
+
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
@@ -17,6 +19,8 @@ except ImportError:  # pragma: no cover - exercised only without numba
 #: below this butterfly stride the 2×2 gates index pairs directly instead of slicing rows
 SHORT_BITS = 3
 SHORT_STRIDE = 1 << SHORT_BITS
+#: gates on the buffer's lowest bits run in SIMD registers, all of them in one sweep (:mod:`.simd`)
+LOW_BITS = 6
 
 if HAVE_NUMBA:
 
@@ -29,7 +33,8 @@ if HAVE_NUMBA:
     def _quad(bre, bim, size, ta, tb, u, v, mode):  # pragma: no cover - compiled
         """2×2 gates u on buffer bit ta and v on bit tb (both strides >= 8) in one sweep: each
         quad of amplitudes is loaded once, both butterflies applied in registers, stored once.
-        ``mode`` 1: both are RX-type ([[c, −is], [−is, c]]), else both real (RY-type). The
+        ``mode`` 1: both are RX-type ([[c, −is], [−is, c]]; with both c = 1, one multiply-add
+        per output), else both real (RY-type). The
         coefficients are read into scalars first: loads from ``u``/``v`` inside the loop could
         alias the stores, which would keep LLVM from vectorising it."""
         sa = 1 << ta
@@ -42,6 +47,8 @@ if HAVE_NUMBA:
         su = -u[0, 1].imag
         cv = b00r
         sv = -v[0, 1].imag
+        if mode == 1 and cu == 1.0 and cv == 1.0:
+            mode = 3  # both cosines 1 (the QAOA engine's unit form): one multiply-add each
         for i0 in range(0, size, 2 * s_hi):
             for k0 in range(i0, i0 + s_hi, 2 * s_lo):
                 p0r = bre[k0 : k0 + s_lo]
@@ -78,6 +85,23 @@ if HAVE_NUMBA:
                         pai[j] = b00r * yai + b01r * y2i
                         p2r[j] = b10r * yar + b11r * y2r
                         p2i[j] = b10r * yai + b11r * y2i
+                    elif mode == 3:
+                        y0r = x0r + su * xai
+                        y0i = x0i - su * xar
+                        yar = xar + su * x0i
+                        yai = xai - su * x0r
+                        ybr = xbr + su * x2i
+                        ybi = xbi - su * x2r
+                        y2r = x2r + su * xbi
+                        y2i = x2i - su * xbr
+                        p0r[j] = y0r + sv * ybi
+                        p0i[j] = y0i - sv * ybr
+                        pbr[j] = ybr + sv * y0i
+                        pbi[j] = ybi - sv * y0r
+                        par[j] = yar + sv * y2i
+                        pai[j] = yai - sv * y2r
+                        p2r[j] = y2r + sv * yai
+                        p2i[j] = y2i - sv * yar
                     else:
                         # u on bit a: pairs (0, a) and (b, ab)
                         y0r = cu * x0r + su * xai
@@ -173,16 +197,6 @@ if HAVE_NUMBA:
         )
 
     @njit(inline="always")
-    def _bf_real(ar, ai, br, bi, c):  # pragma: no cover - compiled
-        """As :func:`_bf` for a real 2×2 (the imaginary parts of c are 0)."""
-        return (
-            c[0] * ar + c[2] * br,
-            c[0] * ai + c[2] * bi,
-            c[4] * ar + c[6] * br,
-            c[4] * ai + c[6] * bi,
-        )
-
-    @njit(inline="always")
     def _coeffs(u):  # pragma: no cover - compiled
         """A 2×2 complex matrix as (u00, u01, u10, u11), each as re, im: scalars in registers."""
         return (
@@ -190,49 +204,35 @@ if HAVE_NUMBA:
             u[1, 0].real, u[1, 0].imag, u[1, 1].real, u[1, 1].imag,
         )  # fmt: skip
 
-    @njit(cache=True, fastmath=True)
-    def _low3(bre, bim, size, u, v, w, real):  # pragma: no cover - compiled
-        """2×2 gates u, v, w on buffer bits 0, 1, 2 in one sweep: each group of 8 amplitudes
-        is loaded once, the 12 butterflies applied in registers, stored once (one at a time,
-        these strides cost 1.3-1.6 ns per amplitude each; together 2.3)."""
-        cu = _coeffs(u)
-        cv = _coeffs(v)
-        cw = _coeffs(w)
-        for b in range(0, size, 8):
-            r0, r1, r2, r3 = bre[b], bre[b + 1], bre[b + 2], bre[b + 3]
-            r4, r5, r6, r7 = bre[b + 4], bre[b + 5], bre[b + 6], bre[b + 7]
-            i0, i1, i2, i3 = bim[b], bim[b + 1], bim[b + 2], bim[b + 3]
-            i4, i5, i6, i7 = bim[b + 4], bim[b + 5], bim[b + 6], bim[b + 7]
-            if real:
-                r0, i0, r1, i1 = _bf_real(r0, i0, r1, i1, cu)
-                r2, i2, r3, i3 = _bf_real(r2, i2, r3, i3, cu)
-                r4, i4, r5, i5 = _bf_real(r4, i4, r5, i5, cu)
-                r6, i6, r7, i7 = _bf_real(r6, i6, r7, i7, cu)
-                r0, i0, r2, i2 = _bf_real(r0, i0, r2, i2, cv)
-                r1, i1, r3, i3 = _bf_real(r1, i1, r3, i3, cv)
-                r4, i4, r6, i6 = _bf_real(r4, i4, r6, i6, cv)
-                r5, i5, r7, i7 = _bf_real(r5, i5, r7, i7, cv)
-                r0, i0, r4, i4 = _bf_real(r0, i0, r4, i4, cw)
-                r1, i1, r5, i5 = _bf_real(r1, i1, r5, i5, cw)
-                r2, i2, r6, i6 = _bf_real(r2, i2, r6, i6, cw)
-                r3, i3, r7, i7 = _bf_real(r3, i3, r7, i7, cw)
+    @njit(inline="always")
+    def _low_coeffs(out, mats, qa, g, e, mode):  # pragma: no cover - compiled
+        """Gates g..e−1 (on distinct buffer bits < LOW_BITS) as :func:`.simd.low6_rx` (mode 0),
+        ``low6_real`` (1) or ``low6_general`` (2) coefficients, the identity on other bits."""
+        width = 2 if mode == 0 else 4 if mode == 1 else 8
+        for b in range(LOW_BITS):
+            for j in range(width):
+                out[width * b + j] = 0.0
+            out[width * b] = 1.0  # c = 1 (rx), u00 = 1 (real and general)
+            if mode == 1:
+                out[width * b + 3] = 1.0
+            elif mode == 2:
+                out[width * b + 6] = 1.0
+        for k in range(g, e):
+            b = qa[k]
+            u = mats[k]
+            if mode == 0:
+                out[2 * b] = u[0, 0].real
+                out[2 * b + 1] = -u[0, 1].imag
+            elif mode == 1:
+                out[4 * b] = u[0, 0].real
+                out[4 * b + 1] = u[0, 1].real
+                out[4 * b + 2] = u[1, 0].real
+                out[4 * b + 3] = u[1, 1].real
             else:
-                r0, i0, r1, i1 = _bf(r0, i0, r1, i1, cu)
-                r2, i2, r3, i3 = _bf(r2, i2, r3, i3, cu)
-                r4, i4, r5, i5 = _bf(r4, i4, r5, i5, cu)
-                r6, i6, r7, i7 = _bf(r6, i6, r7, i7, cu)
-                r0, i0, r2, i2 = _bf(r0, i0, r2, i2, cv)
-                r1, i1, r3, i3 = _bf(r1, i1, r3, i3, cv)
-                r4, i4, r6, i6 = _bf(r4, i4, r6, i6, cv)
-                r5, i5, r7, i7 = _bf(r5, i5, r7, i7, cv)
-                r0, i0, r4, i4 = _bf(r0, i0, r4, i4, cw)
-                r1, i1, r5, i5 = _bf(r1, i1, r5, i5, cw)
-                r2, i2, r6, i6 = _bf(r2, i2, r6, i6, cw)
-                r3, i3, r7, i7 = _bf(r3, i3, r7, i7, cw)
-            bre[b], bre[b + 1], bre[b + 2], bre[b + 3] = r0, r1, r2, r3
-            bre[b + 4], bre[b + 5], bre[b + 6], bre[b + 7] = r4, r5, r6, r7
-            bim[b], bim[b + 1], bim[b + 2], bim[b + 3] = i0, i1, i2, i3
-            bim[b + 4], bim[b + 5], bim[b + 6], bim[b + 7] = i4, i5, i6, i7
+                for j in range(4):
+                    z = u[j // 2, j % 2]
+                    out[8 * b + 2 * j] = z.real
+                    out[8 * b + 2 * j + 1] = z.imag
 
     @njit(cache=True, fastmath=True, inline="always")
     def butterfly(re, im, t, u):  # pragma: no cover - compiled
@@ -307,6 +307,7 @@ if HAVE_NUMBA:
         ph_h,
         ph_q,
         gamma,
+        ph_scale,
         do_phase,
         phase_at,
         ex_h,
@@ -335,7 +336,8 @@ if HAVE_NUMBA:
         ``dsign[qa[g]]`` where given (skipped for the energy where ``qb[g]`` is 1: |ψ|² does
         not see it, :func:`~.schedule.fold_diagonals`).
         ``work`` (4·threads rows of ≥ 2^L) holds each thread's buffer and spare pair, ``table``
-        (2 rows) the phase's local factors (:func:`~.schedule.workspace`): allocating them
+        (4 rows) the phase's local factors and the start state's local product, written once
+        per call and read by every block (:func:`~.schedule.workspace`): allocating them
         per call would fault in fresh pages each time (from 256 KiB on, malloc maps them anew:
         9-14 ns per element, more than the pass itself).
         """
@@ -345,16 +347,29 @@ if HAVE_NUMBA:
         n_outer = 1 << nh
         tre = table[0, :size]  # the phase's local factors, shared by the threads (read-only)
         tim = table[1, :size]
+        init_table = do_init and nh > 0 and table.shape[0] == 4
+        if init_table:  # the start state's local product, once for all blocks
+            ire = table[2, :size]
+            iim = table[3, :size]
+            ire[0] = 1.0
+            iim[0] = 0.0
+            for t in range(nl):
+                _double(ire, iim, 1 << t, init_amps[lbits[t], 0], init_amps[lbits[t], 1])
+        else:
+            ire = tre
+            iim = tim
         if do_phase:
             for i in range(size):
                 a = -gamma * el[i]
                 tre[i] = math.cos(a)
                 tim[i] = math.sin(a)
         nth = max(1, min(threads, n_outer, work.shape[0] // 4))
-        lowest = True  # the local qubits are the lowest, in order: gathers are block copies
-        for t in range(nl):
-            if lbits[t] != t:
-                lowest = False
+        run = 0  # buffer bits 0..run−1 are qubits 0..run−1: gathers copy rows of 2^run
+        while run < nl and lbits[run] == run:
+            run += 1
+        lowest = run == nl  # the buffer is one block of the state
+        rows = run >= SHORT_BITS and not lowest
+        row = 1 << run
         partial = np.zeros(nth)
         for th in prange(nth):
             bre = work[4 * th, :size]
@@ -363,6 +378,8 @@ if HAVE_NUMBA:
             cim = work[4 * th + 3, :size]  # energy rows
             setbits = np.empty(max(nh, 1), np.int64)
             fac = np.ones((nl, 2), np.complex128)  # the phase's per-local-bit factors
+            wts = np.empty(nl)  # the energy's couplings of each local bit to the outer ones
+            lowc = np.empty(8 * LOW_BITS)  # the gates on buffer bits 0-5 (:func:`_low_coeffs`)
             acc = 0.0
             for o in range(th * n_outer // nth, (th + 1) * n_outer // nth):
                 base = np.int64(0)
@@ -376,15 +393,30 @@ if HAVE_NUMBA:
                     f = 1.0 + 0.0j
                     for k in range(nh):
                         f *= init_amps[obits[k], (o >> k) & 1]
-                    bre[0] = f.real
-                    bim[0] = f.imag
-                    for t in range(nl):
-                        _double(bre, bim, 1 << t, init_amps[lbits[t], 0], init_amps[lbits[t], 1])
+                    if init_table:
+                        fr = f.real
+                        fi = f.imag
+                        for i in range(size):
+                            bre[i] = fr * ire[i] - fi * iim[i]
+                            bim[i] = fr * iim[i] + fi * ire[i]
+                    else:
+                        bre[0] = f.real
+                        bim[0] = f.imag
+                        for t in range(nl):
+                            _double(
+                                bre, bim, 1 << t, init_amps[lbits[t], 0], init_amps[lbits[t], 1]
+                            )
                 elif lowest:  # buffer bit t is qubit t: the buffer is one block of the state
                     src = state[base : base + size]
                     for i in range(size):
                         bre[i] = src[i].real
                         bim[i] = src[i].imag
+                elif rows:  # contiguous rows of 2^run amplitudes
+                    for r0 in range(0, size, row):
+                        src = state[base + off[r0] : base + off[r0] + row]
+                        for i in range(row):
+                            bre[r0 + i] = src[i].real
+                            bim[r0 + i] = src[i].imag
                 else:
                     for i in range(size):
                         z = state[base + off[i]]
@@ -407,7 +439,7 @@ if HAVE_NUMBA:
                             for k in range(ns):
                                 w += ph_q[i, setbits[k]]
                             fac[t, 1] = complex(math.cos(-gamma * w), math.sin(-gamma * w))
-                        c0 = complex(math.cos(-gamma * ch), math.sin(-gamma * ch))
+                        c0 = complex(math.cos(-gamma * ch), math.sin(-gamma * ch)) * ph_scale
                         _product_phase(bre, bim, cre, cim, c0, fac, tre, tim, 2)
                     if g == kinds.size:
                         break
@@ -416,20 +448,41 @@ if HAVE_NUMBA:
                         continue
                     ta = qa[g]
                     kind = kinds[g]
-                    if (
-                        ta == 2
-                        and g + 2 < kinds.size
-                        and (not do_phase or phase_at <= g or phase_at > g + 2)
-                        and qa[g + 1] == 1
-                        and qa[g + 2] == 0
-                        and (kind == 0 or kind == 2 or kind == 5)
-                        and (kinds[g + 1] == 0 or kinds[g + 1] == 2 or kinds[g + 1] == 5)
-                        and (kinds[g + 2] == 0 or kinds[g + 2] == 2 or kinds[g + 2] == 5)
-                    ):  # 1-qubit gates on buffer bits 2, 1, 0: one sweep, in registers
-                        real = kind == 5 and kinds[g + 1] == 5 and kinds[g + 2] == 5
-                        _low3(bre, bim, size, mats[g + 2], mats[g + 1], mats[g], real)
-                        skip = 2
-                        continue
+                    if (kind == 0 or kind == 2 or kind == 5) and ta < LOW_BITS and size >= 64:
+                        # 1-qubit gates on buffer bits 0-5 (distinct, no phase between): one
+                        # register sweep for them all (:mod:`.simd`), identity on bits without
+                        e = g
+                        used = 0
+                        mode = 0 if kind == 2 else 1 if kind == 5 else 2
+                        while e < kinds.size and (e == g or not do_phase or phase_at != e):
+                            ke = kinds[e]
+                            if not (ke == 0 or ke == 2 or ke == 5) or qa[e] >= LOW_BITS:
+                                break
+                            if (used >> qa[e]) & 1:
+                                break
+                            if ke != kind:
+                                mode = 2
+                            used |= 1 << qa[e]
+                            e += 1
+                        if e - g >= 2 or ta < SHORT_BITS:
+                            _low_coeffs(lowc, mats, qa, g, e, mode)
+                            if mode == 0:
+                                for b in range(LOW_BITS):
+                                    if lowc[2 * b] != 1.0:
+                                        break
+                                else:
+                                    mode = 3  # every cosine is 1: the unit form
+                            for k in range(0, size, 64):
+                                if mode == 3:
+                                    low6_unit_rx(bre, bim, k, lowc)
+                                elif mode == 0:
+                                    low6_rx(bre, bim, k, lowc)
+                                elif mode == 1:
+                                    low6_real(bre, bim, k, lowc)
+                                else:
+                                    low6_general(bre, bim, k, lowc)
+                            skip = e - g - 1
+                            continue
                     if (
                         g + 1 < kinds.size
                         and (not do_phase or phase_at != g + 1)
@@ -586,21 +639,43 @@ if HAVE_NUMBA:
                         ch += ex_h[j]
                         for k2 in range(k + 1, ns):
                             ch += ex_q[j, setbits[k2]]
-                    cre[0] = ch
+                    # the couplings of the local bits to the set outer ones: a table of the
+                    # low 10 bits plus one sum per row of the rest (no 2^L table per block)
+                    lo = min(nl, 10)
                     for t in range(nl):
                         i = lbits[t]
                         w = 0.0
                         for k in range(ns):
                             w += ex_q[i, setbits[k]]
+                        wts[t] = w
+                    cre[0] = ch
+                    for t in range(lo):
                         half = 1 << t
                         for m in range(half):
-                            cre[half + m] = cre[m] + w
-                    for i in range(size):
-                        acc += (bre[i] * bre[i] + bim[i] * bim[i]) * (ex_local[i] + cre[i])
+                            cre[half + m] = cre[m] + wts[t]
+                    width = 1 << lo
+                    for r in range(size >> lo):
+                        wr = 0.0
+                        for t in range(lo, nl):
+                            if (r >> (t - lo)) & 1:
+                                wr += wts[t]
+                        r0 = r << lo
+                        rr = bre[r0 : r0 + width]
+                        ri = bim[r0 : r0 + width]
+                        el_r = ex_local[r0 : r0 + width]
+                        part = 0.0
+                        for j in range(width):
+                            part += (rr[j] * rr[j] + ri[j] * ri[j]) * (el_r[j] + cre[j] + wr)
+                        acc += part
                 if store and lowest:
                     dst = state[base : base + size]
                     for i in range(size):
                         dst[i] = complex(bre[i], bim[i])
+                elif store and rows:
+                    for r0 in range(0, size, row):
+                        dst = state[base + off[r0] : base + off[r0] + row]
+                        for i in range(row):
+                            dst[i] = complex(bre[r0 + i], bim[r0 + i])
                 elif store:
                     for i in range(size):
                         state[base + off[i]] = complex(bre[i], bim[i])

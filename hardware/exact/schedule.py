@@ -81,19 +81,15 @@ class Pass:
 
 
 def make_pass(n: int, used: set[int], gates: list, block: int) -> Pass:
-    """Local set = used qubits filled up with the lowest other qubits to ``block`` qubits."""
+    """Local set = used qubits filled up with the lowest other qubits to ``block`` qubits, in
+    ascending order (buffer bit t is the t-th lowest), so the gathers copy contiguous rows."""
     local = set(used)
     q = 0
     while len(local) < block:
         if q not in local:
             local.add(q)
         q += 1
-    # buffer bit order: gate-free qubits lowest, then gated ones with the smallest CHUNK_BITS
-    # rotated to the top, so every butterfly has a stride >= 2^CHUNK_BITS (vectorised loops)
-    gated = sorted({q for _, qubits, _ in gates for q in qubits})
-    free = sorted(local - set(gated))
-    k = min(max(0, CHUNK_BITS - len(free)), len(gated))
-    lbits = np.array(free + gated[k:] + gated[:k], dtype=np.int64)
+    lbits = np.array(sorted(local), dtype=np.int64)
     pos = {int(b): t for t, b in enumerate(lbits)}
     obits = np.array([q for q in range(n) if q not in local], dtype=np.int64)
     m = len(gates)
@@ -117,30 +113,20 @@ def _is_rx(u: np.ndarray) -> bool:
 
 
 def schedule_1q(n: int, mats: np.ndarray, block: int) -> list[Pass]:
-    """Commuting 1-qubit gates (a mixer layer) in blocked passes whose lowest buffer bits are
-    never gated, so every butterfly has a stride >= 2^CHUNK_BITS (vectorised; a gate on buffer
-    bit 0-2 costs 5-10× more): the first pass holds the low ``block`` qubits (where QAOA fuses
-    its phase) and gates all but the lowest CHUNK_BITS of them; those go with the first group
-    of high qubits, whose pass keeps the next CHUNK_BITS qubits gate-free. A state of at most
-    ``block`` qubits is one pass with every qubit gated."""
+    """Commuting 1-qubit gates (a mixer layer) in blocked passes: the first holds the low
+    ``block`` qubits (where QAOA fuses its phase) and gates them all (those on the lowest six
+    buffer bits in SIMD registers); the high qubits follow in groups of at most ``block −``
+    :data:`CHUNK_BITS`, each pass filled up with the lowest qubits, so its gathers copy
+    contiguous rows of at least 2^CHUNK_BITS amplitudes."""
     block = min(block, n)
     gates = [(RX if _is_rx(mats[q]) else ONE_Q, (q,), mats[q]) for q in range(n)]
-    chunk = min(CHUNK_BITS, block - 1)
-    if n == block or block < 3 * chunk:
-        passes = [make_pass(n, set(range(block)), gates[:block], block)]
-        high, budget = list(range(block, n)), max(1, block - chunk)
-        for grp in np.array_split(np.array(high), math.ceil(len(high) / budget)) if high else []:
+    passes = [make_pass(n, set(range(block)), gates[:block], block)]
+    high = list(range(block, n))
+    if high:
+        budget = max(1, block - CHUNK_BITS)
+        for grp in np.array_split(np.array(high), math.ceil(len(high) / budget)):
             sel = [int(q) for q in grp]
             passes.append(make_pass(n, set(sel), [gates[q] for q in sel], block))
-        return passes
-    passes = [make_pass(n, set(range(block)), gates[chunk:block], block)]
-    high = list(range(block, n))
-    budget = block - 2 * chunk  # beside the CHUNK_BITS low qubits gated and CHUNK_BITS free
-    groups = np.array_split(np.array(high), math.ceil(len(high) / budget))
-    for k, grp in enumerate(groups):
-        sel = [int(q) for q in grp] + (list(range(chunk)) if k == 0 else [])
-        used = set(sel) | set(range(2 * chunk))  # the free ones fill the lowest buffer bits
-        passes.append(make_pass(n, used, [gates[q] for q in sorted(sel)], block))
     return passes
 
 
@@ -313,17 +299,18 @@ _ZERO_H, _ZERO_Q, _NO_AMPS = np.zeros(1), np.zeros((1, 1)), np.zeros((1, 2), np.
 _WORK = threading.local()
 
 
-def workspace(size: int, threads: int, phase: bool) -> tuple[np.ndarray, np.ndarray]:
+def workspace(size: int, threads: int, tables: bool) -> tuple[np.ndarray, np.ndarray]:
     """The pass kernel's buffers on ``size`` amplitudes: ``work``, 4 rows per thread (its
-    buffer and spare pair, re and im), and ``table``, 2 rows (the phase's local factors; one
-    element wide without a ``phase``). Both are views of one array per calling thread, kept and
-    grown to the largest request: (4·threads + 2 with a phase)·8 bytes per amplitude."""
-    rows = 4 * threads + (2 if phase else 0)
+    buffer and spare pair, re and im), and ``table``, 4 rows with ``tables`` (the phase's local
+    factors, the start state's local product), else one element wide. Both are views of one
+    array per calling thread, kept and grown to the largest request: (4·threads + 4 with
+    ``tables``)·8 bytes per amplitude."""
+    rows = 4 * threads + (4 if tables else 0)
     flat = getattr(_WORK, "flat", None)
     if flat is None or flat.size < rows * size:
         flat = _WORK.flat = np.empty(rows * size)
     work = flat[: 4 * threads * size].reshape(4 * threads, size)
-    table = flat[4 * threads * size : rows * size].reshape(2, size) if phase else _NO_TABLE
+    table = flat[4 * threads * size : rows * size].reshape(4, size) if tables else _NO_TABLE
     return work, table
 
 
@@ -339,16 +326,17 @@ def run_pass(
     phase_at: int = 0,
 ) -> float:
     """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
-    amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ) before gate
-    ``phase_at`` (0: before all), accumulate the ``energy`` (h, Qs) last; ``store=False``
+    amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ[, scale]: times a real
+    scale, 1 if not given) before gate ``phase_at`` (0: before all), accumulate the ``energy`` (h, Qs) last; ``store=False``
     leaves the state unwritten. ``threads``: 1 runs the serial kernel, 0 (default) numba's
     current thread count. Returns the energy."""
-    ph_h, ph_q, gamma = phase if phase is not None else (_ZERO_H, _ZERO_Q, 0.0)
+    ph_h, ph_q, gamma, *scale = phase if phase is not None else (_ZERO_H, _ZERO_Q, 0.0)
     ex_h, ex_q = energy if energy is not None else (_ZERO_H, _ZERO_Q)
     amps = init if init is not None else _NO_AMPS
     threads = threads or get_num_threads()
     kernel = pass_kernel_serial if threads == 1 else pass_kernel
-    work, table = workspace(1 << ps.lbits.size, threads, phase is not None)
+    blocked_init = init is not None and ps.obits.size > 0  # one local table for all blocks
+    work, table = workspace(1 << ps.lbits.size, threads, phase is not None or blocked_init)
     return kernel(
         state,
         ps.lbits,
@@ -362,6 +350,7 @@ def run_pass(
         ph_h,
         ph_q,
         float(gamma),
+        float(scale[0]) if scale else 1.0,
         phase is not None,
         phase_at,
         ex_h,
