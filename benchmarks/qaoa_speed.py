@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         for p in args.p:
             ansatz = QAOAAnsatz(qubo, p=p)
             params = np.random.default_rng(n).uniform(-0.5, 0.5, 2 * p)
-            rep = args.repeat if n < 22 else 1
+            rep = args.repeat
             t_exact, e_exact = best_of(rep, lambda a=ansatz, x=params: exact.expectation(a, x))
             energies = []
             t_qk = None

@@ -263,8 +263,9 @@ def fold_diagonals(ps: Pass, rows: list[int], last: bool) -> list[int]:
 
 def pair_order(ps: Pass) -> list[int]:
     """Reorder each run of consecutive 1-qubit gates on distinct qubits (they commute) from the
-    highest buffer bit down, so the kernel pairs the vectorised ones (bits >= CHUNK_BITS) into
-    one sweep each and the few below come last. Returns the old index of each gate."""
+    highest buffer bit down, so the kernel pairs those on the higher bits into one sweep each
+    and those on the six lowest come last, where one register sweep applies them all
+    (:mod:`.simd`). Returns the old index of each gate."""
     order: list[int] = []
     g, m = 0, ps.kinds.size
     while g < m:
@@ -327,9 +328,9 @@ def run_pass(
 ) -> float:
     """Run pass ``ps`` on ``state`` in place: write the product state ``init`` (per-qubit
     amplitudes) instead of reading, fuse the cost ``phase`` (h, Qs, γ[, scale]: times a real
-    scale, 1 if not given) before gate ``phase_at`` (0: before all), accumulate the ``energy`` (h, Qs) last; ``store=False``
-    leaves the state unwritten. ``threads``: 1 runs the serial kernel, 0 (default) numba's
-    current thread count. Returns the energy."""
+    scale, 1 if not given) before gate ``phase_at`` (0: before all), accumulate the ``energy``
+    (h, Qs) last; ``store=False`` leaves the state unwritten. ``threads``: 1 runs the serial
+    kernel, 0 (default) numba's current thread count. Returns the energy."""
     ph_h, ph_q, gamma, *scale = phase if phase is not None else (_ZERO_H, _ZERO_Q, 0.0)
     ex_h, ex_q = energy if energy is not None else (_ZERO_H, _ZERO_Q)
     amps = init if init is not None else _NO_AMPS
