@@ -489,9 +489,10 @@ if HAVE_NUMBA:
                         and (kind == 2 or kind == 5)
                         and kinds[g + 1] == kind
                         and qa[g + 1] != ta
-                        and min(ta, qa[g + 1]) >= SHORT_BITS
+                        and min(ta, qa[g + 1]) >= (LOW_BITS if size >= 64 else SHORT_BITS)
                     ):  # two RX or two real gates in one sweep over the buffer (radix 4; a pair
-                        # of general ones measured slower than two sweeps: 0.36 vs 0.32 ns each)
+                        # of general ones measured slower than two sweeps: 0.36 vs 0.32 ns each);
+                        # gates on bits below LOW_BITS are left to the register sweep
                         mode = 1 if kind == 2 else 2
                         _quad(bre, bim, size, ta, qa[g + 1], mats[g], mats[g + 1], mode)
                         skip = 1
@@ -550,6 +551,7 @@ if HAVE_NUMBA:
                     elif kind == 2:  # RX-type: [[c, -i s], [-i s, c]]
                         c = mats[g, 0, 0].real
                         sn = -mats[g, 0, 1].imag
+                        unit = c == 1.0  # the QAOA engine's unit form: one multiply-add each
                         s = 1 << ta
                         for i0 in range(0, size, 2 * s):
                             ar = bre[i0 : i0 + s]
@@ -561,10 +563,16 @@ if HAVE_NUMBA:
                                 xi = ai[j]
                                 yr = br[j]
                                 yi = bi[j]
-                                ar[j] = c * xr + sn * yi
-                                ai[j] = c * xi - sn * yr
-                                br[j] = c * yr + sn * xi
-                                bi[j] = c * yi - sn * xr
+                                if unit:
+                                    ar[j] = xr + sn * yi
+                                    ai[j] = xi - sn * yr
+                                    br[j] = yr + sn * xi
+                                    bi[j] = yi - sn * xr
+                                else:
+                                    ar[j] = c * xr + sn * yi
+                                    ai[j] = c * xi - sn * yr
+                                    br[j] = c * yr + sn * xi
+                                    bi[j] = c * yi - sn * xr
                     elif kind == 7:  # diagonal product phase, times the CZ signs if any
                         if qb[g] == 1 and do_exp:
                             continue
