@@ -23,6 +23,7 @@ from qbench.hardware.exact.engine import (
     energy,
     required_bytes,
     simulate,
+    take_state,
 )
 from qbench.hardware.exact.observables import PAULI_ENGINES, pauli_expectations
 from qbench.hardware.exact.readout import probabilities_in_place, sample_indices
@@ -169,7 +170,8 @@ class ExactBackend(Backend):
         engine = circuit_engine(ansatz, self.engine)
         check_simulation(ansatz.n_qubits, self.dtype, engine, self.max_bytes, ansatz.kind)
         params = np.asarray(params, dtype=float).ravel()
-        state = circuit_state(ansatz, params, self.dtype, self.engine, self.block_bits)
+        out = take_state(ansatz, self.dtype)  # an energy evaluation's array, if one is kept
+        state = circuit_state(ansatz, params, self.dtype, self.engine, self.block_bits, out)
         return state.copy() if state.base is not None and state.dtype == np.complex64 else state
 
     def pauli_expectations(

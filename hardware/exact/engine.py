@@ -616,7 +616,7 @@ def simulate(
         return gpu_ansatz.simulate(ansatz, np.asarray(params, dtype=float), as_dtype(dtype))
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
-    out = _take_state(ansatz, dtype)  # the caller owns the state: the cache lets go of it
+    out = take_state(ansatz, dtype)  # the caller owns the state: the cache lets go of it
     if out is None:
         check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, CircuitAnsatz):
@@ -626,7 +626,7 @@ def simulate(
     return reference.simulate(ansatz, params, dtype)
 
 
-def _take_state(ansatz: Ansatz, dtype: np.dtype) -> np.ndarray | None:
+def take_state(ansatz: Ansatz, dtype: np.dtype) -> np.ndarray | None:
     """The state array an earlier energy evaluation of the ansatz left in its cache (taken out
     of it), or None. Energy evaluations reuse it, since a fresh 2ⁿ array faults in its pages
     inside the first pass: at 22 qubits that cost more than the whole simulation. ``simulate``
@@ -653,12 +653,12 @@ def energy(
         return gpu_ansatz.energy(ansatz, np.asarray(params, dtype=float), as_dtype(dtype))
     dtype, engine = as_dtype(dtype), choose_engine(engine, ansatz.n_qubits)
     params = np.asarray(params, dtype=float).ravel()
-    out = _take_state(ansatz, dtype)
+    out = take_state(ansatz, dtype)
     if out is None:
         check_simulation(ansatz.n_qubits, dtype, engine, max_bytes, ansatz.kind)
     if isinstance(ansatz, QAOAAnsatz) and engine == "numba":
         out, value = _simulate_numba(ansatz, params, dtype, True, block_bits, out)
-        ansatz_cache(ansatz)["state"] = out  # kept for the next evaluation (:func:`_take_state`)
+        ansatz_cache(ansatz)["state"] = out  # kept for the next evaluation (:func:`take_state`)
         return float(value)
     if isinstance(ansatz, CircuitAnsatz) and circuit_engine(ansatz, engine) == "numba":
         with numba_threads(ansatz.n_qubits) as threads:  # run_circuit checks the params
