@@ -32,6 +32,7 @@ from qbench.hardware.exact.readout import narrow_in_place
 from qbench.hardware.exact.schedule import (
     BLOCK_BITS,
     Pass,
+    is_rx,
     make_pass,
     run_pass,
     schedule_1q,
@@ -369,19 +370,13 @@ def unit_rx(mats: np.ndarray) -> tuple[np.ndarray, float]:
     output instead of two (a 2¹⁵ buffer's 12 RX gates: 95 → 76 µs), and the engine multiplies
     the layer's phase by the product (magnitudes stay within a layer's; no under- or
     overflow). Other matrices are kept as they are."""
-    c, s = mats[:, 0, 0], mats[:, 0, 1]
-    unit = (
-        (c.imag == 0)
-        & (mats[:, 1, 1] == c)
-        & (mats[:, 1, 0] == s)
-        & (s.real == 0)
-        & (np.abs(c.real) >= np.abs(s.imag))
-    )
+    c, s = mats[:, 0, 0].real, mats[:, 0, 1].imag
+    unit = is_rx(mats) & (np.abs(c) >= np.abs(s))
     if not unit.any():
         return mats, 1.0
     out = np.array(mats)
-    out[unit] /= c.real[unit, None, None]
-    return out, float(np.prod(c.real[unit]))
+    out[unit] /= c[unit, None, None]
+    return out, float(np.prod(c[unit]))
 
 
 def qaoa_block(n: int, block_bits: int) -> int:

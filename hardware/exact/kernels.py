@@ -207,7 +207,9 @@ if HAVE_NUMBA:
     @njit(inline="always")
     def _low_coeffs(out, mats, qa, g, e, mode):  # pragma: no cover - compiled
         """Gates g..e−1 (on distinct buffer bits < LOW_BITS) as :func:`.simd.low6_rx` (mode 0),
-        ``low6_real`` (1) or ``low6_general`` (2) coefficients, the identity on other bits."""
+        ``low6_real`` (1) or ``low6_general`` (2) coefficients, the identity on other bits.
+        Returns the mode, 3 (``low6_unit_rx``) for RX gates whose cosines are all 1 (the QAOA
+        engine's unit form)."""
         width = 2 if mode == 0 else 4 if mode == 1 else 8
         for b in range(LOW_BITS):
             for j in range(width):
@@ -233,6 +235,12 @@ if HAVE_NUMBA:
                     z = u[j // 2, j % 2]
                     out[8 * b + 2 * j] = z.real
                     out[8 * b + 2 * j + 1] = z.imag
+        if mode == 0:
+            for b in range(LOW_BITS):
+                if out[2 * b] != 1.0:
+                    return 0
+            return 3
+        return mode
 
     @njit(cache=True, fastmath=True, inline="always")
     def butterfly(re, im, t, u):  # pragma: no cover - compiled
@@ -465,13 +473,7 @@ if HAVE_NUMBA:
                             used |= 1 << qa[e]
                             e += 1
                         if e - g >= 2 or ta < SHORT_BITS:
-                            _low_coeffs(lowc, mats, qa, g, e, mode)
-                            if mode == 0:
-                                for b in range(LOW_BITS):
-                                    if lowc[2 * b] != 1.0:
-                                        break
-                                else:
-                                    mode = 3  # every cosine is 1: the unit form
+                            mode = _low_coeffs(lowc, mats, qa, g, e, mode)
                             for k in range(0, size, 64):
                                 if mode == 3:
                                     low6_unit_rx(bre, bim, k, lowc)

@@ -105,11 +105,11 @@ def make_pass(n: int, used: set[int], gates: list, block: int) -> Pass:
     return Pass(lbits, obits, kinds, qa, qb, mats)
 
 
-def _is_rx(u: np.ndarray) -> bool:
-    """True for ``[[c, -is], [-is, c]]`` (c, s real): the cheaper real-coefficient butterfly."""
-    return bool(
-        u[0, 0] == u[1, 1] and u[0, 1] == u[1, 0] and u[0, 0].imag == 0 and u[0, 1].real == 0
-    )
+def is_rx(mats: np.ndarray) -> np.ndarray:
+    """Per 2×2 matrix of ``mats`` (…, 2, 2): whether it is ``[[c, -is], [-is, c]]`` (c, s
+    real), the cheaper real-coefficient butterfly."""
+    c, s = mats[..., 0, 0], mats[..., 0, 1]
+    return (c == mats[..., 1, 1]) & (s == mats[..., 1, 0]) & (c.imag == 0) & (s.real == 0)
 
 
 def schedule_1q(n: int, mats: np.ndarray, block: int) -> list[Pass]:
@@ -119,7 +119,8 @@ def schedule_1q(n: int, mats: np.ndarray, block: int) -> list[Pass]:
     :data:`CHUNK_BITS`, each pass filled up with the lowest qubits, so its gathers copy
     contiguous rows of at least 2^CHUNK_BITS amplitudes."""
     block = min(block, n)
-    gates = [(RX if _is_rx(mats[q]) else ONE_Q, (q,), mats[q]) for q in range(n)]
+    rx = is_rx(mats)
+    gates = [(RX if rx[q] else ONE_Q, (q,), mats[q]) for q in range(n)]
     passes = [make_pass(n, set(range(block)), gates[:block], block)]
     high = list(range(block, n))
     if high:
